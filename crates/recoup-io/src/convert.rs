@@ -1,0 +1,203 @@
+//! Converting a stored column to the contract's type.
+//!
+//! Typed sources (parquet) are cast when the conversion cannot lose information; string
+//! sources (CSV, or strings in parquet) are parsed value by value so that a bad value can be
+//! reported with its row.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use polars::prelude::*;
+use recoup_core::ColumnType;
+
+/// Days from 0001-01-01 (chrono's CE day 1) to 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// How a column failed to convert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConvertError {
+    /// The stored type cannot hold the contract's type at all.
+    Type { found: String },
+    /// Some values could not be parsed: their count and the first few (0-based row, value).
+    Values {
+        count: usize,
+        examples: Vec<(usize, String)>,
+    },
+}
+
+/// The polars dtype a contract type is held in once loaded.
+pub fn polars_dtype(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::Id
+        | ColumnType::Text
+        | ColumnType::Enum(_)
+        | ColumnType::TimeZone
+        | ColumnType::Currency => DataType::String,
+        ColumnType::Bool => DataType::Boolean,
+        ColumnType::Int => DataType::Int64,
+        ColumnType::Float => DataType::Float64,
+        ColumnType::Date => DataType::Date,
+        ColumnType::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+    }
+}
+
+pub fn date_to_days(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
+}
+
+pub fn days_to_date(days: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE).unwrap_or(NaiveDate::MIN)
+}
+
+pub fn micros_to_datetime(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim() {
+        "true" | "True" | "TRUE" | "1" => Some(true),
+        "false" | "False" | "FALSE" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+/// RFC 3339 with any offset (converted to UTC), or a naive `YYYY-MM-DD[ T]HH:MM:SS[.f]` read as UTC.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+const MAX_EXAMPLES: usize = 5;
+
+fn parse_strings<T, F>(ca: &StringChunked, parse: F) -> Result<Vec<Option<T>>, ConvertError>
+where
+    F: Fn(&str) -> Option<T>,
+{
+    let mut out = Vec::with_capacity(ca.len());
+    let mut count = 0;
+    let mut examples = Vec::new();
+    for (row, v) in ca.iter().enumerate() {
+        match v {
+            None => out.push(None),
+            Some(s) => match parse(s) {
+                Some(x) => out.push(Some(x)),
+                None => {
+                    count += 1;
+                    if examples.len() < MAX_EXAMPLES {
+                        examples.push((row, s.to_owned()));
+                    }
+                    out.push(None);
+                }
+            },
+        }
+    }
+    if count > 0 {
+        Err(ConvertError::Values { count, examples })
+    } else {
+        Ok(out)
+    }
+}
+
+fn type_error(col: &Column) -> ConvertError {
+    ConvertError::Type {
+        found: col.dtype().to_string(),
+    }
+}
+
+fn timestamp_from_micros(name: PlSmallStr, v: Int64Chunked) -> Series {
+    v.with_name(name)
+        .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+        .into_series()
+}
+
+/// Converts `col` to the polars type of `ty`, or says why it cannot.
+pub fn convert_column(col: &Column, ty: ColumnType) -> Result<Column, ConvertError> {
+    let name = col.name().clone();
+    let dtype = col.dtype().clone();
+    let target = polars_dtype(ty);
+    if dtype == target {
+        return Ok(col.clone());
+    }
+    let out: Series = match (&target, &dtype) {
+        (DataType::String, dt) if dt.is_integer() && ty == ColumnType::Id => col
+            .cast(&DataType::String)
+            .map_err(|_| type_error(col))?
+            .take_materialized_series(),
+        (_, DataType::String) => {
+            let ca = col.str().map_err(|_| type_error(col))?;
+            match ty {
+                ColumnType::Bool => BooleanChunked::from_iter_options(
+                    name,
+                    parse_strings(ca, parse_bool)?.into_iter(),
+                )
+                .into_series(),
+                ColumnType::Int => Int64Chunked::from_iter_options(
+                    name,
+                    parse_strings(ca, |s| s.trim().parse::<i64>().ok())?.into_iter(),
+                )
+                .into_series(),
+                ColumnType::Float => Float64Chunked::from_iter_options(
+                    name,
+                    parse_strings(ca, |s| s.trim().parse::<f64>().ok())?.into_iter(),
+                )
+                .into_series(),
+                ColumnType::Date => Int32Chunked::from_iter_options(
+                    name,
+                    parse_strings(ca, |s| parse_date(s).map(date_to_days))?.into_iter(),
+                )
+                .into_date()
+                .into_series(),
+                ColumnType::Timestamp => timestamp_from_micros(
+                    name.clone(),
+                    Int64Chunked::from_iter_options(
+                        name,
+                        parse_strings(ca, |s| parse_timestamp(s).map(|t| t.timestamp_micros()))?
+                            .into_iter(),
+                    ),
+                ),
+                _ => unreachable!("string targets are equal to the source dtype"),
+            }
+        }
+        (DataType::Boolean, _) => return Err(type_error(col)),
+        (DataType::Int64, dt) if dt.is_integer() => col
+            .cast(&DataType::Int64)
+            .map_err(|_| type_error(col))?
+            .take_materialized_series(),
+        (DataType::Float64, dt) if dt.is_primitive_numeric() => col
+            .cast(&DataType::Float64)
+            .map_err(|_| type_error(col))?
+            .take_materialized_series(),
+        (DataType::Datetime(..), DataType::Datetime(unit, _)) => {
+            // Arrow timestamps with or without a zone count from the UTC epoch: only the unit changes.
+            let phys = col
+                .datetime()
+                .map_err(|_| type_error(col))?
+                .physical()
+                .clone();
+            let scaled: Int64Chunked = match unit {
+                TimeUnit::Nanoseconds => phys.apply_values(|v| v.div_euclid(1000)),
+                TimeUnit::Microseconds => phys,
+                TimeUnit::Milliseconds => phys.apply_values(|v| v * 1000),
+            };
+            timestamp_from_micros(name, scaled)
+        }
+        _ => return Err(type_error(col)),
+    };
+    Ok(out.into_column())
+}

@@ -1,0 +1,143 @@
+//! Writing files so that a reader never sees a partial one.
+//!
+//! Every output is written to `NAME.tmp-<pid>` in the destination folder, flushed to disk and
+//! renamed over `NAME` only when complete. Dropping an unfinished writer removes the temporary.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::TableError;
+
+/// A file being written under a temporary name until [`AtomicFile::commit`].
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(dest: &Path) -> Result<Self, TableError> {
+        let name = dest
+            .file_name()
+            .ok_or_else(|| TableError::io(dest, std::io::Error::other("not a file path")))?;
+        let tmp = dest.with_file_name(format!(
+            "{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&tmp).map_err(|e| TableError::io(&tmp, e))?;
+        Ok(Self {
+            tmp,
+            dest: dest.to_path_buf(),
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        self.file.as_mut().expect("the file is open until commit")
+    }
+
+    /// Flushes, syncs and renames the temporary over the destination.
+    pub fn commit(mut self) -> Result<(), TableError> {
+        let mut w = self.file.take().expect("commit runs once");
+        w.flush().map_err(|e| TableError::io(&self.tmp, e))?;
+        let f = w
+            .into_inner()
+            .map_err(|e| TableError::io(&self.tmp, e.into_error()))?;
+        f.sync_all().map_err(|e| TableError::io(&self.tmp, e))?;
+        drop(f);
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| TableError::io(&self.dest, e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `text` to `dest` atomically.
+pub fn write_text_atomic(dest: &Path, text: &str) -> Result<(), TableError> {
+    let mut f = AtomicFile::create(dest)?;
+    f.writer()
+        .write_all(text.as_bytes())
+        .map_err(|e| TableError::io(dest, e))?;
+    f.commit()
+}
+
+fn parquet_writer<W: Write>(w: W) -> ParquetWriter<W> {
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::default())
+}
+
+/// Writes a whole frame to `dest` as parquet, atomically.
+pub fn write_parquet_atomic(df: &mut DataFrame, dest: &Path) -> Result<(), TableError> {
+    let mut f = AtomicFile::create(dest)?;
+    parquet_writer(f.writer())
+        .finish(df)
+        .map_err(|e| TableError::polars(dest, e))?;
+    f.commit()
+}
+
+/// Streams frames of one schema into a parquet file, one row group per batch, atomically.
+pub struct ParquetTableWriter {
+    dest: PathBuf,
+    // Declared before `file` so the polars writer is dropped first.
+    writer: Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>,
+    file: AtomicFile,
+    rows: usize,
+}
+
+impl std::fmt::Debug for ParquetTableWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetTableWriter")
+            .field("dest", &self.dest)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl ParquetTableWriter {
+    pub fn create(dest: &Path, schema: &Schema) -> Result<Self, TableError> {
+        let mut file = AtomicFile::create(dest)?;
+        let handle = file
+            .writer()
+            .get_ref()
+            .try_clone()
+            .map_err(|e| TableError::io(dest, e))?;
+        let writer = parquet_writer(BufWriter::with_capacity(1 << 20, handle))
+            .batched(schema)
+            .map_err(|e| TableError::polars(dest, e))?;
+        Ok(Self {
+            dest: dest.to_path_buf(),
+            writer: Some(writer),
+            file,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, df: &DataFrame) -> Result<(), TableError> {
+        self.rows += df.height();
+        self.writer
+            .as_mut()
+            .expect("open until finish")
+            .write_batch(df)
+            .map_err(|e| TableError::polars(&self.dest, e))
+    }
+
+    /// Writes the footer and renames the file into place; returns the number of rows written.
+    pub fn finish(mut self) -> Result<usize, TableError> {
+        let w = self.writer.take().expect("finish runs once");
+        w.finish().map_err(|e| TableError::polars(&self.dest, e))?;
+        drop(w);
+        self.file.commit()?;
+        Ok(self.rows)
+    }
+}

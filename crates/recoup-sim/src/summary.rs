@@ -1,0 +1,254 @@
+//! Marginal rates of a raw folder, computed from its tables alone (not from the simulator's
+//! internals), so they can check the simulator against its documented ranges.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use recoup_core::{Channel, ContactOutcome, Table};
+use recoup_io::read_table;
+use serde::Serialize;
+
+use crate::error::SimError;
+
+/// A rate with its numerator and denominator.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Rate {
+    pub hits: u64,
+    pub total: u64,
+}
+
+impl Rate {
+    pub fn value(&self) -> f64 {
+        if self.total == 0 {
+            f64::NAN
+        } else {
+            self.hits as f64 / self.total as f64
+        }
+    }
+    fn add(&mut self, hit: bool) {
+        self.total += 1;
+        self.hits += u64::from(hit);
+    }
+}
+
+/// Observed rates of a portfolio.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PortfolioRates {
+    pub accounts: usize,
+    /// Monthly share of current accounts that are past due at the next as-of date.
+    pub current_to_delinquent: Rate,
+    /// Monthly roll rates from each DPD bucket to the next (or to charge-off from 150-179).
+    pub roll: BTreeMap<String, Rate>,
+    /// Share of accounts past due (open, DPD > 0) at the last as-of date.
+    pub delinquent_at_export: Rate,
+    pub charged_off_at_export: Rate,
+    pub sms_delivered: Rate,
+    pub sms_clicked: Rate,
+    pub email_delivered: Rate,
+    pub email_opened: Rate,
+    pub email_clicked: Rate,
+    pub push_opened: Rate,
+    pub call_answered: Rate,
+    pub call_right_party: Rate,
+    pub promise_per_right_party: Rate,
+    pub letter_returned: Rate,
+    pub promise_kept: Rate,
+    pub payment_reversed: Rate,
+    pub explored: Rate,
+    pub contacts_by_channel: BTreeMap<String, u64>,
+}
+
+fn bucket(dpd: i64) -> usize {
+    match dpd {
+        i64::MIN..=0 => 0,
+        1..=29 => 1,
+        30..=59 => 2,
+        60..=89 => 3,
+        90..=119 => 4,
+        120..=149 => 5,
+        _ => 6,
+    }
+}
+
+const BUCKETS: [&str; 7] = [
+    "current", "1-29", "30-59", "60-89", "90-119", "120-149", "150-179",
+];
+
+fn err(dir: &Path) -> impl Fn(PolarsError) -> SimError + '_ {
+    move |e| {
+        SimError::Table(recoup_io::TableError::Polars {
+            file: dir.to_path_buf(),
+            source: e,
+        })
+    }
+}
+
+impl PortfolioRates {
+    pub fn from_dir(dir: &Path) -> Result<Self, SimError> {
+        let mut r = PortfolioRates {
+            accounts: read_table(dir, Table::Accounts)?.height(),
+            ..Self::default()
+        };
+        let states = read_table(dir, Table::AccountStates)?
+            .sort(["account_id", "as_of"], SortMultipleOptions::default())
+            .map_err(err(dir))?;
+        let ids = states
+            .column("account_id")
+            .and_then(|c| c.str().cloned())
+            .map_err(err(dir))?;
+        let dpd = states
+            .column("days_past_due")
+            .and_then(|c| c.i64().cloned())
+            .map_err(err(dir))?;
+        let status = states
+            .column("status")
+            .and_then(|c| c.str().cloned())
+            .map_err(err(dir))?;
+        let as_of = states
+            .column("as_of")
+            .and_then(|c| c.date().map(|d| d.physical().clone()))
+            .map_err(err(dir))?;
+        let last = as_of.max().unwrap_or_default();
+        let mut rolls: Vec<Rate> = vec![Rate::default(); 7];
+        let n = states.height();
+        for i in 0..n {
+            let (Some(id), Some(d), Some(st)) = (ids.get(i), dpd.get(i), status.get(i)) else {
+                continue;
+            };
+            if as_of.get(i) == Some(last) {
+                r.delinquent_at_export.add(st == "open" && d > 0);
+                r.charged_off_at_export.add(st == "charged_off");
+            }
+            if st != "open" || i + 1 >= n || ids.get(i + 1) != Some(id) {
+                continue;
+            }
+            let (Some(nd), Some(nst)) = (dpd.get(i + 1), status.get(i + 1)) else {
+                continue;
+            };
+            let b = bucket(d);
+            if b == 0 {
+                r.current_to_delinquent
+                    .add(nst == "open" && nd > 0 || nst == "charged_off");
+            } else {
+                let rolled = nst == "charged_off" || (nst == "open" && bucket(nd) > b);
+                rolls[b].add(rolled);
+            }
+        }
+        for (b, rate) in rolls.into_iter().enumerate().skip(1) {
+            let to = if b == 6 {
+                "charged_off"
+            } else {
+                BUCKETS[b + 1]
+            };
+            r.roll.insert(format!("{} -> {to}", BUCKETS[b]), rate);
+        }
+
+        let contacts = read_table(dir, Table::Contacts)?;
+        let chan = contacts
+            .column("channel")
+            .and_then(|c| c.str().cloned())
+            .map_err(err(dir))?;
+        let outcome = contacts
+            .column("outcome")
+            .and_then(|c| c.str().cloned())
+            .map_err(err(dir))?;
+        let arm = contacts
+            .column("policy_arm")
+            .and_then(|c| c.str().cloned())
+            .map_err(err(dir))?;
+        use ContactOutcome as O;
+        for ((c, o), a) in chan.iter().zip(outcome.iter()).zip(arm.iter()) {
+            let (Some(Ok(c)), Some(Ok(o))) = (
+                c.map(str::parse::<Channel>),
+                o.map(str::parse::<ContactOutcome>),
+            ) else {
+                continue;
+            };
+            r.explored.add(a == Some("explore"));
+            *r.contacts_by_channel.entry(c.to_string()).or_default() += 1;
+            match c {
+                Channel::Sms => {
+                    r.sms_delivered.add(o != O::Failed);
+                    r.sms_clicked.add(o == O::Clicked);
+                }
+                Channel::Email => {
+                    r.email_delivered.add(o != O::Bounced);
+                    r.email_opened.add(matches!(o, O::Opened | O::Clicked));
+                    r.email_clicked.add(o == O::Clicked);
+                }
+                Channel::Push => r.push_opened.add(o == O::Opened),
+                Channel::Call => {
+                    let rpc = matches!(o, O::RightPartyContact | O::PromiseToPay);
+                    r.call_answered.add(matches!(
+                        o,
+                        O::WrongParty | O::RightPartyContact | O::PromiseToPay | O::OptOut
+                    ));
+                    r.call_right_party.add(rpc);
+                    if rpc {
+                        r.promise_per_right_party.add(o == O::PromiseToPay);
+                    }
+                }
+                Channel::Letter => r.letter_returned.add(o == O::ReturnedMail),
+                Channel::None => {}
+            }
+        }
+
+        let promises = read_table(dir, Table::Promises)?;
+        let kept = promises
+            .column("kept")
+            .and_then(|c| c.bool().cloned())
+            .map_err(err(dir))?;
+        for k in kept.iter().flatten() {
+            r.promise_kept.add(k);
+        }
+        let payments = read_table(dir, Table::Payments)?;
+        let reversed = payments
+            .column("reversed")
+            .and_then(|c| c.bool().cloned())
+            .map_err(err(dir))?;
+        for v in reversed.iter().flatten() {
+            r.payment_reversed.add(v);
+        }
+        Ok(r)
+    }
+
+    /// The documented range of each rate the simulator is calibrated to, by name.
+    pub fn checks(&self) -> Vec<(&'static str, f64, (f64, f64))> {
+        let roll = |k: &str| self.roll.get(k).map_or(f64::NAN, Rate::value);
+        vec![
+            (
+                "current -> past due, monthly",
+                self.current_to_delinquent.value(),
+                (0.01, 0.04),
+            ),
+            ("roll 1-29 -> 30-59", roll("1-29 -> 30-59"), (0.35, 0.65)),
+            ("roll 30-59 -> 60-89", roll("30-59 -> 60-89"), (0.60, 0.82)),
+            (
+                "roll 60-89 -> 90-119",
+                roll("60-89 -> 90-119"),
+                (0.80, 0.95),
+            ),
+            (
+                "roll 90-119 -> 120-149",
+                roll("90-119 -> 120-149"),
+                (0.85, 0.98),
+            ),
+            ("sms delivered", self.sms_delivered.value(), (0.90, 0.98)),
+            ("email opened", self.email_opened.value(), (0.15, 0.40)),
+            ("email clicked", self.email_clicked.value(), (0.01, 0.06)),
+            ("call answered", self.call_answered.value(), (0.10, 0.30)),
+            (
+                "call right-party contact",
+                self.call_right_party.value(),
+                (0.04, 0.15),
+            ),
+            (
+                "promise per right-party contact",
+                self.promise_per_right_party.value(),
+                (0.25, 0.60),
+            ),
+            ("promise kept", self.promise_kept.value(), (0.50, 0.70)),
+        ]
+    }
+}
