@@ -433,3 +433,20 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod readme_sync {
+    /// `data/README.md` carries the generated contract between markers; regenerate it with
+    /// `recoup contract` when a descriptor changes.
+    #[test]
+    fn data_readme_matches_the_descriptors() {
+        let readme = include_str!("../../../data/README.md");
+        let begin = "<!-- contract:begin -->\n";
+        let start = readme.find(begin).expect("begin marker") + begin.len();
+        let end = readme.find("<!-- contract:end -->").expect("end marker");
+        assert!(
+            readme[start..end] == super::contract_markdown(),
+            "data/README.md is out of date: replace the part between the contract markers with `recoup contract`"
+        );
+    }
+}

@@ -228,6 +228,28 @@ pub const fn dpd_bucket(dpd: i32) -> &'static str {
     }
 }
 
+impl ContactOutcome {
+    /// The outcomes that can be observed on a channel.
+    pub const fn possible_on(channel: Channel) -> &'static [ContactOutcome] {
+        use ContactOutcome as O;
+        match channel {
+            Channel::Sms => &[O::Delivered, O::Failed, O::Clicked, O::OptOut],
+            Channel::Email => &[O::Delivered, O::Bounced, O::Opened, O::Clicked, O::OptOut],
+            Channel::Push => &[O::Delivered, O::Failed, O::Opened, O::OptOut],
+            Channel::Call => &[
+                O::NoAnswer,
+                O::Voicemail,
+                O::WrongParty,
+                O::RightPartyContact,
+                O::PromiseToPay,
+                O::OptOut,
+            ],
+            Channel::Letter => &[O::Sent, O::ReturnedMail],
+            Channel::None => &[O::NotContacted],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,27 +278,5 @@ mod tests {
         assert_eq!(dpd_bucket(17), "1-29");
         assert_eq!(dpd_bucket(30), "30-59");
         assert_eq!(dpd_bucket(200), "180+");
-    }
-}
-
-impl ContactOutcome {
-    /// The outcomes that can be observed on a channel.
-    pub const fn possible_on(channel: Channel) -> &'static [ContactOutcome] {
-        use ContactOutcome as O;
-        match channel {
-            Channel::Sms => &[O::Delivered, O::Failed, O::Clicked, O::OptOut],
-            Channel::Email => &[O::Delivered, O::Bounced, O::Opened, O::Clicked, O::OptOut],
-            Channel::Push => &[O::Delivered, O::Failed, O::Opened, O::OptOut],
-            Channel::Call => &[
-                O::NoAnswer,
-                O::Voicemail,
-                O::WrongParty,
-                O::RightPartyContact,
-                O::PromiseToPay,
-                O::OptOut,
-            ],
-            Channel::Letter => &[O::Sent, O::ReturnedMail],
-            Channel::None => &[O::NotContacted],
-        }
     }
 }

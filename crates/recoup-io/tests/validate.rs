@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 //! One fixture per problem class of `recoup validate`: a small valid raw folder, written as
 //! CSV, with exactly one thing broken. Each test checks that the problem is reported with its
 //! file, column and offending value.

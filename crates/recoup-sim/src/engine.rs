@@ -476,6 +476,7 @@ impl<'a> Engine<'a> {
         t.in_shock_at_export.push(acct.shock_left > 0);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push_payment(
         &self,
         index: u32,

@@ -1,0 +1,177 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn recoup(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recoup"))
+        .args(args)
+        .output()
+        .expect("recoup runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_teaches_every_command() {
+    let out = recoup(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in ["simulate", "validate", "summary", "contract", "demo"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help");
+    }
+    let out = recoup(&["simulate", "--help"]);
+    assert!(text(&out.stdout).contains("--seed"));
+}
+
+#[test]
+fn simulate_then_validate_and_summarise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sim");
+    let d = dir.to_str().unwrap();
+    let out = recoup(&[
+        "-q",
+        "simulate",
+        "--accounts",
+        "800",
+        "--months",
+        "4",
+        "--seed",
+        "9",
+        "--out",
+        d,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["rows"]["accounts"], 800);
+    assert_eq!(summary["rows"]["account_states"], 800 * 5);
+
+    let out = recoup(&["validate", d]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("0 errors, 0 warnings"));
+
+    let out = recoup(&["summary", d, "--json"]);
+    assert!(out.status.success());
+    let rates: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rates["accounts"], 800);
+
+    // A second run into the same folder refuses without --force and leaves it intact.
+    let before = std::fs::read(dir.join("contacts.parquet")).unwrap();
+    let out = recoup(&["-q", "simulate", "--accounts", "10", "--out", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(before, std::fs::read(dir.join("contacts.parquet")).unwrap());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn validate_reports_errors_with_exit_code_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sim");
+    let d = dir.to_str().unwrap();
+    assert!(
+        recoup(&[
+            "-q",
+            "simulate",
+            "--accounts",
+            "300",
+            "--months",
+            "3",
+            "--out",
+            d
+        ])
+        .status
+        .success()
+    );
+    let broken = tmp.path().join("broken");
+    copy_dir(&dir, &broken);
+    std::fs::remove_file(broken.join("payments.parquet")).unwrap();
+    std::fs::write(broken.join("payments.csv"), "payment_id,account_id,paid_at,amount,method,via,reversed\nP1,A00000001,2026-02-03T10:00:00Z,-5,cash,portal,false\n").unwrap();
+    let out = recoup(&["validate", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("error[negative-amount] payments.csv: column `amount`"),
+        "{report}"
+    );
+    assert!(report.contains("row 1: `-5`"), "{report}");
+
+    let out = recoup(&["validate", broken.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["problems"][0]["class"], "negative-amount");
+}
+
+#[test]
+fn bad_arguments_name_the_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = recoup(&[
+        "simulate",
+        "--accounts",
+        "10",
+        "--exploration",
+        "2",
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("exploration") && err.contains('2'), "{err}");
+    let out = recoup(&["validate", tmp.path().join("missing").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing"));
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = recoup(&[
+        "-q",
+        "demo",
+        "--accounts",
+        "1500",
+        "--out",
+        tmp.path().join("demo").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("0 errors"), "{s}");
+    assert!(s.contains("roll 1-29 -> 30-59"), "{s}");
+}
+
+#[test]
+fn contract_prints_every_table_and_the_catalog() {
+    let out = recoup(&["contract"]);
+    let s = text(&out.stdout);
+    for t in [
+        "accounts",
+        "account_states",
+        "payments",
+        "contacts",
+        "promises",
+    ] {
+        assert!(s.contains(&format!("### `{t}`")), "{t}");
+    }
+    let out = recoup(&["contract", "--catalog"]);
+    assert!(text(&out.stdout).contains("[[treatment]]"));
+}
