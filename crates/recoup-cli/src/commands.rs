@@ -10,7 +10,7 @@ use clap::Args;
 use recoup_core::TreatmentCatalog;
 use recoup_io::{ValidationOptions, ValidationReport, validate_dir};
 use recoup_sim::{
-    OutputOptions, PortfolioRates, SimConfig, SimSummary, simulate as run_simulation,
+    OutputOptions, PortfolioRates, SimConfig, SimSummary, TruthSummary, simulate as run_simulation,
 };
 
 /// Simulate a collections portfolio: raw tables of the data contract plus ground truth.
@@ -237,8 +237,45 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
 
     println!("\n== 3. portfolio summary (computed from the tables)");
     print_rates(&PortfolioRates::from_dir(&args.out)?);
+
     println!(
-        "\nNext: features, training and scoring arrive in later versions; the ground truth for them is in {}/truth/.",
+        "\n== 4. ground truth: what the best possible treatment choice is worth (next 30 days)"
+    );
+    let truth = TruthSummary::from_dir(&args.out, &catalog)?;
+    let gain = |v: f64| 100.0 * (v - truth.net_no_contact) / truth.net_no_contact.abs().max(1e-9);
+    println!(
+        "{} accounts in collections at the export; expected collections net of contact costs:",
+        truth.accounts
+    );
+    println!(
+        "  nobody contacted                        {:>12.0}",
+        truth.net_no_contact
+    );
+    println!(
+        "  one treatment for all ({:<16})  {:>12.0}  ({:+.1}%)",
+        truth.best_single_treatment,
+        truth.net_best_single_treatment,
+        gain(truth.net_best_single_treatment)
+    );
+    println!(
+        "  best treatment per account              {:>12.0}  ({:+.1}%)",
+        truth.net_best_per_account,
+        gain(truth.net_best_per_account)
+    );
+    let mut mix: Vec<(&String, &usize)> = truth.best_treatment_counts.iter().collect();
+    mix.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mix: Vec<String> = mix
+        .iter()
+        .map(|(t, c)| {
+            format!(
+                "{t} {:.0}%",
+                100.0 * **c as f64 / truth.accounts.max(1) as f64
+            )
+        })
+        .collect();
+    println!("  best treatment mix: {}", mix.join(", "));
+    println!(
+        "\nThe tables are in {0}/ and the ground truth in {0}/truth/ (see data/README.md).",
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)

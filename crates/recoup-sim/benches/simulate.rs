@@ -96,8 +96,13 @@ fn main() {
             + r.promises
             + r.truth_treatment_effects;
         println!(
-            "| {n} | {months} | {secs:.1} | {:.0} | {rows} | {:.0} | {:.0} |",
+            "| {n} | {months} | {secs:.1} | {:.0} | {rows} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
             n as f64 / secs,
+            r.account_states,
+            r.payments,
+            r.contacts,
+            r.promises,
+            r.truth_treatment_effects,
             dir_bytes(&out) as f64 / (1024.0 * 1024.0),
             peak_rss_mib()
         );

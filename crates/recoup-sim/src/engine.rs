@@ -771,10 +771,7 @@ impl<'a> Engine<'a> {
         month_len: i32,
         rng: &mut ChaCha8Rng,
     ) -> Promise {
-        let amount = model::offer_payment(offer)
-            .map_or(model::payment_amount(s, PaymentKind::Full), |k| {
-                model::payment_amount(s, k)
-            });
+        let amount = model::promised_amount(s, offer);
         let last_day = month_day + month_len - 3;
         let due_day = (day + rng.random_range(3..=10)).min(last_day).max(day);
         Promise {

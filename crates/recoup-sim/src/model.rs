@@ -221,7 +221,7 @@ pub fn reversal_prob(cfg: &SimConfig, traits: &Traits, s: &Situation) -> f64 {
 /// Probability that an unprompted payment clears all arrears (rather than one instalment).
 pub fn full_payment_prob(traits: &Traits, s: &Situation) -> f64 {
     if s.charged_off {
-        sigmoid(-1.5 + 0.8 * traits.ability)
+        sigmoid(-3.0 + 0.8 * traits.ability)
     } else {
         sigmoid(0.3 + 0.8 * traits.ability)
     }
@@ -266,6 +266,17 @@ pub fn offer_payment(offer: &Offer) -> Option<PaymentKind> {
         Offer::HardshipReferral => Some(PaymentKind::Hardship),
         Offer::Reminder | Offer::NoContact => None,
     }
+}
+
+/// The amount a customer promises: the offer's terms, else the amount due (a partial payment
+/// once charged off, where promises rarely cover the whole balance).
+pub fn promised_amount(s: &Situation, offer: &Offer) -> f64 {
+    let usual = if s.charged_off {
+        PaymentKind::Partial
+    } else {
+        PaymentKind::Full
+    };
+    payment_amount(s, offer_payment(offer).unwrap_or(usual))
 }
 
 /// Expected amount of an unprompted payment, given that one is made.
@@ -315,9 +326,7 @@ pub fn treatment_truth(
     let (eng_p, eng_amount) = if channel == Channel::Call {
         let pp = promise_prob(cfg, traits);
         let pk = promise_kept_prob(traits, s);
-        let promised = offer_payment(offer).map_or(payment_amount(s, PaymentKind::Full), |k| {
-            payment_amount(s, k)
-        });
+        let promised = promised_amount(s, offer);
         let p = pp * (pk + (1.0 - pk) * p0) + (1.0 - pp) * p_eng_pay;
         let a = pp * (pk * promised + (1.0 - pk) * p0 * usual)
             + (1.0 - pp) * p_eng_pay * engaged_amount;

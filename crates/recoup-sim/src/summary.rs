@@ -252,3 +252,93 @@ impl PortfolioRates {
         ]
     }
 }
+
+/// What the ground truth says the best possible policy is worth, 30 days after the export.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TruthSummary {
+    /// Accounts in collections at the export.
+    pub accounts: usize,
+    /// Expected amount collected net of contact costs if nobody is contacted.
+    pub net_no_contact: f64,
+    /// The single treatment that is best when given to every account it is eligible for
+    /// (the others are left alone), and its expected net amount.
+    pub best_single_treatment: String,
+    pub net_best_single_treatment: f64,
+    /// Expected net amount when every account gets its own best eligible treatment.
+    pub net_best_per_account: f64,
+    /// How many accounts have each treatment as their best.
+    pub best_treatment_counts: BTreeMap<String, usize>,
+}
+
+impl TruthSummary {
+    /// Reads `truth/treatment_effects.parquet`; net value is `expected_amount_30d - unit_cost`.
+    pub fn from_dir(dir: &Path, catalog: &recoup_core::TreatmentCatalog) -> Result<Self, SimError> {
+        let (path, _) = crate::truth_paths(dir);
+        let file = std::fs::File::open(&path).map_err(|source| SimError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let df = ParquetReader::new(file).finish().map_err(err(&path))?;
+        let col = |n: &str| df.column(n).map_err(err(&path));
+        let ids = col("account_id")?.str().map_err(err(&path))?.clone();
+        let treatments = col("treatment_id")?.str().map_err(err(&path))?.clone();
+        let eligible = col("eligible")?.bool().map_err(err(&path))?.clone();
+        let amount = col("expected_amount_30d")?
+            .f64()
+            .map_err(err(&path))?
+            .clone();
+        let cost: Vec<f64> = catalog.treatments.iter().map(|t| t.unit_cost).collect();
+        let no_contact = catalog
+            .treatments
+            .iter()
+            .position(|t| t.offer == recoup_core::Offer::NoContact);
+        let nt = cost.len();
+        let mut s = TruthSummary::default();
+        let mut fixed = vec![0.0; nt];
+        let mut counts = vec![0usize; nt];
+        let mut values: Vec<Option<f64>> = vec![None; nt];
+        let mut i = 0;
+        let n = df.height();
+        while i < n {
+            let id = ids.get(i);
+            values.iter_mut().for_each(|v| *v = None);
+            while i < n && ids.get(i) == id {
+                if let (Some(t), Some(true), Some(a)) = (
+                    treatments.get(i).and_then(|t| catalog.position(t)),
+                    eligible.get(i),
+                    amount.get(i),
+                ) {
+                    values[t] = Some(a - cost[t]);
+                }
+                i += 1;
+            }
+            let idle = no_contact.and_then(|k| values[k]).unwrap_or(0.0);
+            let best = values
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            s.accounts += 1;
+            s.net_no_contact += idle;
+            if let Some((k, v)) = best {
+                s.net_best_per_account += v;
+                counts[k] += 1;
+            }
+            for (k, f) in fixed.iter_mut().enumerate() {
+                *f += values[k].unwrap_or(idle);
+            }
+        }
+        if let Some((k, v)) = fixed.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
+            s.best_single_treatment = catalog.treatments[k].id.clone();
+            s.net_best_single_treatment = *v;
+        }
+        s.best_treatment_counts = catalog
+            .treatments
+            .iter()
+            .zip(counts)
+            .filter(|(_, c)| *c > 0)
+            .map(|(t, c)| (t.id.clone(), c))
+            .collect();
+        Ok(s)
+    }
+}
