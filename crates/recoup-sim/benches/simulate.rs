@@ -66,9 +66,9 @@ fn main() {
     sizes.sort_unstable();
     let catalog = TreatmentCatalog::default_catalog();
     println!(
-        "| accounts | months | seconds | accounts/s | rows written | MiB on disk | peak RSS MiB |"
+        "| accounts | months | seconds | accounts/s | rows written | states | payments | contacts | promises | truth rows | MiB on disk | peak RSS MiB |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let cfg = SimConfig {
             accounts: n,
