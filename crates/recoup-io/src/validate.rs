@@ -369,26 +369,40 @@ impl Validator {
             }
             if spec.references_account
                 && let Some(ids) = account_ids
-                && let Ok(ca) = col.str()
             {
-                let mut hits = self.hits();
-                for (row, v) in ca.iter().enumerate() {
-                    if let Some(v) = v
-                        && !ids.contains(v)
-                    {
-                        hits.hit(row, || v.to_owned());
-                    }
-                }
-                self.push_hits(
-                    ProblemClass::OrphanAccountId,
+                self.check_reference(
                     t,
                     spec.name,
-                    "account id not found in `accounts`".into(),
-                    hits,
+                    ids,
+                    ProblemClass::OrphanAccountId,
+                    "account id not found in `accounts`",
                 );
             }
         }
         self.check_primary_key(t);
+    }
+
+    /// Every non-null value of `column` must be one of `ids`.
+    fn check_reference(
+        &mut self,
+        t: &Loaded,
+        column: &str,
+        ids: &HashSet<String>,
+        class: ProblemClass,
+        message: &str,
+    ) {
+        let Some(Ok(ca)) = t.col(column).map(|c| c.str()) else {
+            return;
+        };
+        let mut hits = self.hits();
+        for (row, v) in ca.iter().enumerate() {
+            if let Some(v) = v
+                && !ids.contains(v)
+            {
+                hits.hit(row, || v.to_owned());
+            }
+        }
+        self.push_hits(class, t, column, message.into(), hits);
     }
 
     fn check_nulls(&mut self, t: &Loaded, spec: &ColumnSpec, col: &Column) {
@@ -588,14 +602,8 @@ impl Validator {
             }
             _ => unreachable!("keys have one or two columns"),
         }
-        let msg = format!("duplicate key ({}) ", key.join(", "));
-        self.push_hits(
-            ProblemClass::DuplicateId,
-            t,
-            &key.join("+"),
-            msg.trim_end().into(),
-            hits,
-        );
+        let msg = format!("duplicate key ({})", key.join(", "));
+        self.push_hits(ProblemClass::DuplicateId, t, &key.join("+"), msg, hits);
     }
 
     fn check_contacts(
@@ -769,21 +777,13 @@ impl Validator {
                 hits,
             );
         }
-        if let (Some(ids), Some(Ok(cids))) = (contact_ids, t.col("contact_id").map(|c| c.str())) {
-            let mut hits = self.hits();
-            for (row, v) in cids.iter().enumerate() {
-                if let Some(v) = v
-                    && !ids.contains(v)
-                {
-                    hits.hit(row, || v.to_owned());
-                }
-            }
-            self.push_hits(
-                ProblemClass::OrphanContactId,
+        if let Some(ids) = contact_ids {
+            self.check_reference(
                 t,
                 "contact_id",
-                "contact id not found in `contacts`".into(),
-                hits,
+                ids,
+                ProblemClass::OrphanContactId,
+                "contact id not found in `contacts`",
             );
         }
     }

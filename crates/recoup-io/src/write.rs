@@ -90,7 +90,9 @@ pub fn write_parquet_atomic(df: &mut DataFrame, dest: &Path) -> Result<(), Table
 pub struct ParquetTableWriter {
     dest: PathBuf,
     // Declared before `file` so the polars writer is dropped first.
-    writer: Option<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>,
+    // Writes straight to a second handle of the temporary file: polars emits whole column
+    // chunks, so a buffer adds nothing, and a buffer flushed on drop would hide write errors.
+    writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
     file: AtomicFile,
     rows: usize,
 }
@@ -112,7 +114,7 @@ impl ParquetTableWriter {
             .get_ref()
             .try_clone()
             .map_err(|e| TableError::io(dest, e))?;
-        let writer = parquet_writer(BufWriter::with_capacity(1 << 20, handle))
+        let writer = parquet_writer(handle)
             .batched(schema)
             .map_err(|e| TableError::polars(dest, e))?;
         Ok(Self {

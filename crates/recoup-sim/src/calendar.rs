@@ -1,6 +1,6 @@
 //! Dates of the simulation and local-time conversion.
 
-use chrono::{Datelike, Months, NaiveDate, Offset as _, TimeZone as _};
+use chrono::{Months, NaiveDate, Offset as _, TimeZone as _};
 use chrono_tz::Tz;
 
 /// Month boundaries: `as_of[m]` is the first instant of month `m`; `as_of[months]` is the export.
@@ -146,9 +146,7 @@ impl LocalTime {
     }
 }
 
-pub fn days_since_epoch(d: NaiveDate) -> i32 {
-    d.num_days_from_ce() - 719_163
-}
+pub use recoup_io::convert::date_to_days as days_since_epoch;
 
 #[cfg(test)]
 mod tests {
