@@ -174,7 +174,75 @@ pub fn convert_column(col: &Column, ty: ColumnType) -> Result<Column, ConvertErr
                 _ => unreachable!("string targets are equal to the source dtype"),
             }
         }
+        (DataType::String, dt) if dt.is_categorical() || dt.is_enum() => col
+            .cast(&DataType::String)
+            .map_err(|_| type_error(col))?
+            .take_materialized_series(),
         (DataType::Boolean, _) => return Err(type_error(col)),
+        // pandas turns integer columns with missing values into floats: accept whole numbers.
+        (DataType::Int64, dt) if dt.is_float() => {
+            let floats = col.cast(&DataType::Float64).map_err(|_| type_error(col))?;
+            let ca = floats.f64().map_err(|_| type_error(col))?;
+            let whole = |v: f64| (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64);
+            let mut count = 0;
+            let mut examples = Vec::new();
+            let values: Vec<Option<i64>> = ca
+                .iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    let v = v?;
+                    let w = whole(v);
+                    if w.is_none() {
+                        count += 1;
+                        if examples.len() < MAX_EXAMPLES {
+                            examples.push((row, v.to_string()));
+                        }
+                    }
+                    w
+                })
+                .collect();
+            if count > 0 {
+                return Err(ConvertError::Values { count, examples });
+            }
+            Int64Chunked::from_iter_options(name, values.into_iter()).into_series()
+        }
+        // pandas has no date type and writes dates as timestamps at midnight: accept those.
+        (DataType::Date, DataType::Datetime(unit, _)) => {
+            let per_day: i64 = match unit {
+                TimeUnit::Nanoseconds => 86_400_000_000_000,
+                TimeUnit::Microseconds => 86_400_000_000,
+                TimeUnit::Milliseconds => 86_400_000,
+            };
+            let phys = col.datetime().map_err(|_| type_error(col))?.physical();
+            let mut count = 0;
+            let mut examples = Vec::new();
+            let days: Vec<Option<i32>> = phys
+                .iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    let v = v?;
+                    if v.rem_euclid(per_day) != 0 {
+                        count += 1;
+                        if examples.len() < MAX_EXAMPLES {
+                            let us = match unit {
+                                TimeUnit::Nanoseconds => v.div_euclid(1000),
+                                TimeUnit::Microseconds => v,
+                                TimeUnit::Milliseconds => v * 1000,
+                            };
+                            examples.push((row, micros_to_datetime(us).to_rfc3339()));
+                        }
+                        return None;
+                    }
+                    i32::try_from(v.div_euclid(per_day)).ok()
+                })
+                .collect();
+            if count > 0 {
+                return Err(ConvertError::Values { count, examples });
+            }
+            Int32Chunked::from_iter_options(name, days.into_iter())
+                .into_date()
+                .into_series()
+        }
         (DataType::Int64, dt) if dt.is_integer() => col
             .cast(&DataType::Int64)
             .map_err(|_| type_error(col))?

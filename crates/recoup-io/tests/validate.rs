@@ -515,3 +515,67 @@ fn read_table_converts_and_names_bad_values() {
         assert!(err.contains(needle), "{needle} not in {err}");
     }
 }
+
+/// Columns as pandas writes them: categorical strings, dates as midnight timestamps, integers
+/// turned into floats by missing values. Accepted when lossless, reported by row otherwise.
+#[test]
+fn pandas_style_parquet_is_accepted_when_lossless() {
+    let dir = tempfile::tempdir().unwrap();
+    Fixture::valid().write(dir.path());
+    std::fs::remove_file(dir.path().join("account_states.csv")).unwrap();
+    let day = 86_400_000_000_000i64;
+    let states = |as_of: [i64; 4], dpd: [f64; 4]| {
+        let mut df = df!(
+            "account_id" => ["A1", "A1", "A2", "A3"],
+            "as_of" => as_of,
+            "status" => ["open", "open", "open", "charged_off"],
+            "balance" => [1200.5, 1250.0, 8000.0, 410.0],
+            "amount_due" => [36.0, 72.0, 300.0, 410.0],
+            "days_past_due" => dpd,
+        )
+        .unwrap();
+        let ts = df
+            .column("as_of")
+            .unwrap()
+            .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+            .unwrap();
+        df.with_column(ts).unwrap();
+        let status = df
+            .column("status")
+            .unwrap()
+            .cast(&DataType::from_categories(Categories::global()))
+            .unwrap();
+        df.with_column(status).unwrap();
+        recoup_io::write_parquet_atomic(&mut df, &dir.path().join("account_states.parquet"))
+            .unwrap();
+    };
+    let nov1 = 20_758 * day;
+    let dec1 = 20_788 * day;
+    states([nov1, dec1, dec1, dec1], [0.0, 17.0, 0.0, 200.0]);
+    let report = validate_dir(dir.path(), &ValidationOptions::default()).unwrap();
+    assert!(report.problems.is_empty(), "{}", render(&report));
+    let df = recoup_io::read_table(dir.path(), recoup_core::Table::AccountStates).unwrap();
+    assert_eq!(df.column("as_of").unwrap().dtype(), &DataType::Date);
+    assert_eq!(
+        df.column("days_past_due").unwrap().dtype(),
+        &DataType::Int64
+    );
+
+    states(
+        [nov1, dec1 + 3_600_000_000_000, dec1, dec1],
+        [0.0, 17.5, 0.0, 200.0],
+    );
+    let report = validate_dir(dir.path(), &ValidationOptions::default()).unwrap();
+    assert_problem(
+        &report,
+        ProblemClass::WrongType,
+        Severity::Error,
+        &["`as_of`", "row 2", "2026-12-01T01:00:00+00:00"],
+    );
+    assert_problem(
+        &report,
+        ProblemClass::WrongType,
+        Severity::Error,
+        &["`days_past_due`", "row 2", "`17.5`"],
+    );
+}
