@@ -145,6 +145,8 @@ named_enum!(
         Bounced = "bounced",
         Opened = "opened",
         Clicked = "clicked",
+        /// A call was answered but the person was not identified (dialer connect).
+        Answered = "answered",
         NoAnswer = "no_answer",
         Voicemail = "voicemail",
         /// Someone answered who is not the customer.
@@ -237,6 +239,7 @@ impl ContactOutcome {
             Channel::Email => &[O::Delivered, O::Bounced, O::Opened, O::Clicked, O::OptOut],
             Channel::Push => &[O::Delivered, O::Failed, O::Opened, O::OptOut],
             Channel::Call => &[
+                O::Answered,
                 O::NoAnswer,
                 O::Voicemail,
                 O::WrongParty,

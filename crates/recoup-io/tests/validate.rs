@@ -71,6 +71,7 @@ impl Fixture {
                 K3,A3,2026-12-05T19:00:00Z,none,no_contact,not_contacted,explore,0.05
                 K4,A2,2026-12-06T15:00:00Z,sms,sms_reminder,opt_out,champion,0.8
                 K5,A2,2026-12-02T15:00:00Z,sms,sms_reminder,delivered,champion,0.8
+                K6,A1,2026-12-11T18:00:00Z,call,call_reminder,answered,explore,0.05
             "),
         );
         tables.insert(
@@ -378,7 +379,7 @@ fn contacts_without_consent() {
     );
     let late = Fixture::valid().push_row(
         "contacts",
-        "K6,A2,2026-12-08T15:00:00Z,sms,sms_reminder,delivered,champion,0.8",
+        "K9,A2,2026-12-08T15:00:00Z,sms,sms_reminder,delivered,champion,0.8",
     );
     assert_error(
         late,

@@ -182,7 +182,11 @@ impl PortfolioRates {
                     let rpc = matches!(o, O::RightPartyContact | O::PromiseToPay);
                     r.call_answered.add(matches!(
                         o,
-                        O::WrongParty | O::RightPartyContact | O::PromiseToPay | O::OptOut
+                        O::Answered
+                            | O::WrongParty
+                            | O::RightPartyContact
+                            | O::PromiseToPay
+                            | O::OptOut
                     ));
                     r.call_right_party.add(rpc);
                     if rpc {
