@@ -1,5 +1,34 @@
 //! Argument structs and wiring of each subcommand.
 
+/// `println!` for data on stdout that ends the process quietly when the reader has gone
+/// (`recoup contract | head`), instead of panicking on a broken pipe.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: writing to stdout: {e}");
+            std::process::exit(2);
+        }
+    }};
+}
+
+/// `print!` counterpart of [`out!`].
+macro_rules! out_raw {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($t)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: writing to stdout: {e}");
+            std::process::exit(2);
+        }
+    }};
+}
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +37,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use recoup_core::TreatmentCatalog;
+use recoup_features::{FeatureConfig, FeatureSchema};
 use recoup_io::{ValidationOptions, ValidationReport, validate_dir};
 use recoup_sim::{
     OutputOptions, PortfolioRates, SimConfig, SimSummary, TruthSummary, simulate as run_simulation,
@@ -83,6 +113,32 @@ pub struct ContractArgs {
     catalog: bool,
 }
 
+/// Extract point-in-time features and labels: one row per account and as-of date.
+///
+/// Features use only events strictly before 00:00 UTC of each as-of date (account states dated
+/// at the as-of date describe that instant and are used); labels use only events from it on,
+/// and are null when their horizon reaches past the export. The raw folder is validated first:
+/// on contract errors nothing is written. Writes OUT (parquet) and OUT.schema.json (names,
+/// dtypes, order, hash of the features).
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Raw folder (see `recoup contract`).
+    #[arg(long, required_unless_present = "explain")]
+    raw: Option<PathBuf>,
+    /// As-of date, or a range `FROM..TO` stepped monthly (default: the export date).
+    #[arg(long)]
+    asof: Option<String>,
+    /// Output parquet file.
+    #[arg(long, required_unless_present = "explain")]
+    out: Option<PathBuf>,
+    /// TOML with windows_days, label_horizon_days, rate_prior_strength.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// List every feature and label with its dtype, window and meaning, then exit.
+    #[arg(long)]
+    explain: bool,
+}
+
 /// Summarise a raw folder: delinquency roll rates, channel response rates, promise keeping.
 ///
 /// Computed from the tables alone, so it works on real exports as well as on simulated ones;
@@ -140,7 +196,7 @@ pub fn simulate(args: SimulateArgs, progress: bool) -> Result<ExitCode> {
     let summary = run_simulation(&cfg, &catalog, &args.out, &options)?;
     log_summary(&summary);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        out!("{}", serde_json::to_string_pretty(&summary)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -163,14 +219,14 @@ fn log_summary(s: &SimSummary) {
 
 fn print_report(report: &ValidationReport) {
     for t in &report.tables {
-        println!("{:<16} {:>12} rows  ({})", t.table, t.rows, t.file);
+        out!("{:<16} {:>12} rows  ({})", t.table, t.rows, t.file);
     }
     for p in &report.problems {
-        println!("{p}");
+        out!("{p}");
     }
     let errors = report.errors().count();
     let warnings = report.warnings().count();
-    println!(
+    out!(
         "{}: {errors} error{}, {warnings} warning{} (export at {})",
         report.dir.display(),
         if errors == 1 { "" } else { "s" },
@@ -186,7 +242,7 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
     };
     let report = validate_dir(&args.dir, &options)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
@@ -199,9 +255,9 @@ pub fn validate(args: ValidateArgs) -> Result<ExitCode> {
 
 pub fn contract(args: ContractArgs) -> Result<ExitCode> {
     if args.catalog {
-        print!("{}", TreatmentCatalog::default_catalog().to_toml_string());
+        out_raw!("{}", TreatmentCatalog::default_catalog().to_toml_string());
     } else {
-        print!("{}", recoup_core::schema::contract_markdown());
+        out_raw!("{}", recoup_core::schema::contract_markdown());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -214,7 +270,7 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         ..SimConfig::default()
     };
     let catalog = TreatmentCatalog::default_catalog();
-    println!(
+    out!(
         "== 1. simulate: {} accounts x {} months (seed {}) into {}",
         cfg.accounts,
         cfg.months,
@@ -228,36 +284,34 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
     let summary = run_simulation(&cfg, &catalog, &args.out, &options)?;
     log_summary(&summary);
 
-    println!("\n== 2. validate {}", args.out.display());
+    out!("\n== 2. validate {}", args.out.display());
     let report = validate_dir(&args.out, &ValidationOptions::default())?;
     print_report(&report);
     if report.has_errors() {
         anyhow::bail!("the simulated portfolio failed validation");
     }
 
-    println!("\n== 3. portfolio summary (computed from the tables)");
+    out!("\n== 3. portfolio summary (computed from the tables)");
     print_rates(&PortfolioRates::from_dir(&args.out)?);
 
-    println!(
-        "\n== 4. ground truth: what the best possible treatment choice is worth (next 30 days)"
-    );
+    out!("\n== 4. ground truth: what the best possible treatment choice is worth (next 30 days)");
     let truth = TruthSummary::from_dir(&args.out, &catalog)?;
     let gain = |v: f64| 100.0 * (v - truth.net_no_contact) / truth.net_no_contact.abs().max(1e-9);
-    println!(
+    out!(
         "{} accounts in collections at the export; expected collections net of contact costs:",
         truth.accounts
     );
-    println!(
+    out!(
         "  nobody contacted                        {:>12.0}",
         truth.net_no_contact
     );
-    println!(
+    out!(
         "  one treatment for all ({:<16})  {:>12.0}  ({:+.1}%)",
         truth.best_single_treatment,
         truth.net_best_single_treatment,
         gain(truth.net_best_single_treatment)
     );
-    println!(
+    out!(
         "  best treatment per account              {:>12.0}  ({:+.1}%)",
         truth.net_best_per_account,
         gain(truth.net_best_per_account)
@@ -273,8 +327,80 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
             )
         })
         .collect();
-    println!("  best treatment mix: {}", mix.join(", "));
-    println!(
+    out!("  best treatment mix: {}", mix.join(", "));
+
+    out!("\n== 5. features: one row per account and month-start as-of date (point in time)");
+    let export = report.export_at.date_naive();
+    let asofs: Vec<NaiveDate> = (1..=cfg.months)
+        .rev()
+        .filter_map(|back| export.checked_sub_months(chrono::Months::new(back - 1)))
+        .filter(|d| *d > cfg.start)
+        .collect();
+    let fcfg = FeatureConfig::default();
+    let started = std::time::Instant::now();
+    let (mut features, schema) = recoup_features::extract(&args.out, &asofs, &fcfg)?;
+    let features_path = args.out.join("features.parquet");
+    recoup_features::write(&mut features, &schema, &features_path)?;
+    out!(
+        "{} rows x {} columns ({} features, {} labels) for {} as-of dates in {:.1} s -> {} (+ .schema.json, feature hash {})",
+        features.height(),
+        features.width(),
+        schema.features.len(),
+        schema.labels.len(),
+        asofs.len(),
+        started.elapsed().as_secs_f64(),
+        features_path.display(),
+        schema.feature_hash
+    );
+    let shown = [
+        "account_id",
+        "as_of",
+        "days_past_due",
+        "payments_90d",
+        "paid_amount_90d",
+        "response_rate_sms",
+        "response_rate_call",
+        "promise_kept_rate",
+        "paid_30d",
+    ];
+    out!(
+        "a few past-due rows:\n{}",
+        recoup_features::summary::past_due_sample(&features, &shown, 5)?
+    );
+    out!(
+        "\n{:<28} {:>8} {:>12} {:>12}",
+        "feature (sample)",
+        "null %",
+        "mean",
+        "max"
+    );
+    let sample = [
+        "balance",
+        "days_past_due",
+        "tenure_days",
+        "payments_90d",
+        "days_since_last_payment",
+        "attempts_call_30d",
+        "response_rate_email",
+        "hours_since_last_sms",
+        "promises_made_365d",
+        "paid_30d",
+        "cured_30d",
+    ];
+    for c in recoup_features::summary::summarize(&features, &sample)? {
+        out!(
+            "{:<28} {:>7.1}% {:>12.3} {:>12.3}",
+            c.name,
+            100.0 * c.null_share,
+            c.mean.unwrap_or(f64::NAN),
+            c.max.unwrap_or(f64::NAN)
+        );
+    }
+    out!(
+        "`recoup features --explain` documents all {} columns.",
+        schema.columns().count()
+    );
+    out!(
         "\nThe tables are in {0}/ and the ground truth in {0}/truth/ (see data/README.md).",
         args.out.display()
     );
@@ -282,20 +408,22 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
 }
 
 fn print_rates(rates: &PortfolioRates) {
-    println!(
+    out!(
         "{} accounts; at the last as-of date {:.1}% are past due and {:.1}% charged off",
         rates.accounts,
         100.0 * rates.delinquent_at_export.value(),
         100.0 * rates.charged_off_at_export.value()
     );
-    println!("contacts by channel: {:?}", rates.contacts_by_channel);
-    println!(
+    out!("contacts by channel: {:?}", rates.contacts_by_channel);
+    out!(
         "logged decisions taken by exploration: {:.1}%",
         100.0 * rates.explored.value()
     );
-    println!(
+    out!(
         "\n{:<34} {:>8} {:>10}   documented range",
-        "rate", "observed", "of"
+        "rate",
+        "observed",
+        "of"
     );
     let totals: Vec<u64> = rates_denominators(rates);
     for ((name, value, (lo, hi)), total) in rates.checks().into_iter().zip(totals) {
@@ -304,7 +432,7 @@ fn print_rates(rates: &PortfolioRates) {
         } else {
             "  <- outside"
         };
-        println!(
+        out!(
             "{name:<34} {:>7.1}% {total:>10}   {:.0}%-{:.0}%{mark}",
             100.0 * value,
             100.0 * lo,
@@ -317,7 +445,7 @@ fn print_rates(rates: &PortfolioRates) {
             .iter()
             .any(|(n, ..)| n.ends_with(name.as_str()))
         {
-            println!(
+            out!(
                 "roll {name:<29} {:>7.1}% {:>10}",
                 100.0 * rate.value(),
                 rate.total
@@ -347,9 +475,92 @@ fn rates_denominators(r: &PortfolioRates) -> Vec<u64> {
 pub fn summary(args: SummaryArgs) -> Result<ExitCode> {
     let rates = PortfolioRates::from_dir(&args.dir)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rates)?);
+        out!("{}", serde_json::to_string_pretty(&rates)?);
     } else {
         print_rates(&rates);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_asof(text: &str) -> Result<Vec<NaiveDate>> {
+    let parse = |d: &str| {
+        NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .with_context(|| format!("--asof: `{d}` is not a date (YYYY-MM-DD)"))
+    };
+    match text.split_once("..") {
+        None => Ok(vec![parse(text)?]),
+        Some((from, to)) => {
+            let (from, to) = (parse(from)?, parse(to)?);
+            anyhow::ensure!(from <= to, "--asof: `{from}` is after `{to}`");
+            let mut out = Vec::new();
+            let mut m = 0;
+            while let Some(d) = from.checked_add_months(chrono::Months::new(m)) {
+                if d > to {
+                    break;
+                }
+                out.push(d);
+                m += 1;
+            }
+            Ok(out)
+        }
+    }
+}
+
+pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
+    let cfg = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            FeatureConfig::from_toml_str(&text, path)?
+        }
+        None => FeatureConfig::default(),
+    };
+    cfg.check()?;
+    if args.explain {
+        let schema = FeatureSchema::new(&cfg);
+        out!(
+            "{:<32} {:<8} {:<9} {:>7}  meaning",
+            "column",
+            "dtype",
+            "family",
+            "window"
+        );
+        for f in schema.columns() {
+            let w = f.window_days.map_or_else(String::new, |w| format!("{w}d"));
+            out!(
+                "{:<32} {:<8} {:<9} {:>7}  {}",
+                f.name,
+                f.dtype.to_string(),
+                f.family,
+                w,
+                f.doc
+            );
+        }
+        out!("feature hash {}", schema.feature_hash);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(raw), Some(out)) = (args.raw, args.out) else {
+        anyhow::bail!("--raw and --out are required");
+    };
+    let asofs = match &args.asof {
+        Some(text) => parse_asof(text)?,
+        None => {
+            let m = recoup_core::ExportManifest::load_from_dir(&raw)?
+                .with_context(|| format!("{}: no export.toml; pass --asof", raw.display()))?;
+            vec![m.export_at.date_naive()]
+        }
+    };
+    let started = std::time::Instant::now();
+    let (mut df, schema) = recoup_features::extract(&raw, &asofs, &cfg)?;
+    recoup_features::write(&mut df, &schema, &out)?;
+    tracing::info!(
+        "wrote {} rows x {} columns for {} as-of date(s) to {} in {:.1} s (feature hash {})",
+        df.height(),
+        df.width(),
+        asofs.len(),
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        schema.feature_hash
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,7 @@ struct Cli {
 enum Command {
     Simulate(commands::SimulateArgs),
     Validate(commands::ValidateArgs),
+    Features(commands::FeaturesArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -58,6 +59,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => commands::simulate(args, !cli.quiet),
         Command::Validate(args) => commands::validate(args),
+        Command::Features(args) => commands::features(args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

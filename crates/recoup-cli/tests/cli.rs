@@ -175,3 +175,77 @@ fn contract_prints_every_table_and_the_catalog() {
     let out = recoup(&["contract", "--catalog"]);
     assert!(text(&out.stdout).contains("[[treatment]]"));
 }
+
+#[test]
+fn features_writes_table_and_schema_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sim");
+    let d = dir.to_str().unwrap();
+    assert!(
+        recoup(&[
+            "-q",
+            "simulate",
+            "--accounts",
+            "400",
+            "--months",
+            "5",
+            "--out",
+            d
+        ])
+        .status
+        .success()
+    );
+    let out = tmp.path().join("f.parquet");
+    let o = out.to_str().unwrap();
+    let r = recoup(&[
+        "-q",
+        "features",
+        "--raw",
+        d,
+        "--asof",
+        "2026-03-01..2026-05-01",
+        "--out",
+        o,
+    ]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("f.parquet.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(schema["format_version"], 1);
+    assert!(schema["feature_hash"].as_str().unwrap().len() == 16);
+    assert!(out.exists());
+
+    // Bad input: nothing is written.
+    std::fs::write(
+        dir.join("export.toml"),
+        "export_at = \"2026-02-01T00:00:00Z\"\nproducer = \"x\"\n",
+    )
+    .unwrap();
+    let out2 = tmp.path().join("g.parquet");
+    let r = recoup(&[
+        "-q",
+        "features",
+        "--raw",
+        d,
+        "--asof",
+        "2026-01-01",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        text(&r.stderr).contains("after-export-date"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(!out2.exists() && !tmp.path().join("g.parquet.schema.json").exists());
+
+    let r = recoup(&["features", "--explain"]);
+    let s = text(&r.stdout);
+    for family in [
+        "state", "payments", "promises", "contacts", "consent", "label",
+    ] {
+        assert!(s.contains(family), "{family}");
+    }
+}

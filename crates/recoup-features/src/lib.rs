@@ -1,0 +1,82 @@
+//! Point-in-time behavioural features and labels from recoup's raw tables.
+//!
+//! [`extract`] turns a raw folder into the account snapshot table: one row per account and
+//! as-of date, with features computed only from events strictly before the as-of instant
+//! (00:00 UTC of the as-of date; account states dated at the as-of date itself describe that
+//! instant and are used) and labels only from events at or after it. [`FeatureSchema`] names,
+//! types, orders and hashes the columns; it is written beside every output.
+
+pub mod config;
+pub mod error;
+pub mod schema;
+pub mod snapshot;
+pub mod summary;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use recoup_core::ExportManifest;
+use recoup_io::{ValidationOptions, validate_dir, write_parquet_atomic, write_text_atomic};
+
+pub use config::FeatureConfig;
+pub use error::FeatureError;
+pub use schema::{FeatureSchema, FeatureSpec};
+pub use snapshot::RawTables;
+
+/// Validates `raw` (stopping on contract errors, before anything is written), then computes
+/// the snapshot table for every as-of date, in order.
+pub fn extract(
+    raw: &Path,
+    asofs: &[NaiveDate],
+    cfg: &FeatureConfig,
+) -> Result<(DataFrame, FeatureSchema), FeatureError> {
+    cfg.check()?;
+    let report = validate_dir(raw, &ValidationOptions::default())?;
+    if report.has_errors() {
+        let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
+        return Err(FeatureError::InvalidInput {
+            dir: raw.to_path_buf(),
+            count: errors.len(),
+            first: errors
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
+    let export_at = match ExportManifest::load_from_dir(raw)? {
+        Some(m) => m.export_at,
+        None => report.export_at,
+    };
+    let tables = RawTables::load(raw, export_at)?;
+    let schema = FeatureSchema::new(cfg);
+    let mut out: Option<DataFrame> = None;
+    for &a in asofs {
+        let df = snapshot::snapshot(&tables, a, cfg, &schema)?;
+        match out.as_mut() {
+            None => out = Some(df),
+            Some(acc) => {
+                acc.vstack_mut_owned(df)?;
+            }
+        }
+    }
+    let df = out.ok_or_else(|| FeatureError::InvalidSetting {
+        field: "asof".into(),
+        value: "[]".into(),
+        expected: "at least one as-of date".into(),
+    })?;
+    Ok((df, schema))
+}
+
+/// Writes the table as parquet and its schema as `<out>.schema.json`, each atomically.
+pub fn write(df: &mut DataFrame, schema: &FeatureSchema, out: &Path) -> Result<(), FeatureError> {
+    write_parquet_atomic(df, out)?;
+    let json = serde_json::to_string_pretty(schema).map_err(|e| FeatureError::Config {
+        file: FeatureSchema::path_for(out),
+        message: e.to_string(),
+    })?;
+    write_text_atomic(&FeatureSchema::path_for(out), &(json + "\n"))?;
+    Ok(())
+}

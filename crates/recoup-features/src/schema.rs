@@ -1,0 +1,400 @@
+//! The feature schema: names, dtypes, order and a hash, written beside every output as
+//! `<output>.schema.json` so training and scoring can check that they agree.
+
+use std::fmt;
+
+use recoup_core::{Channel, Product};
+use serde::{Deserialize, Serialize};
+
+use crate::config::FeatureConfig;
+
+/// Version of the schema file format.
+pub const SCHEMA_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    Float64,
+    Int64,
+    Bool,
+    String,
+    Date,
+}
+
+impl fmt::Display for Dtype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dtype::Float64 => "float64",
+            Dtype::Int64 => "int64",
+            Dtype::Bool => "bool",
+            Dtype::String => "string",
+            Dtype::Date => "date",
+        })
+    }
+}
+
+/// One output column with its documentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    pub name: String,
+    pub dtype: Dtype,
+    pub family: String,
+    /// Look-back (features) or look-ahead (labels) window in days, if any.
+    pub window_days: Option<u32>,
+    pub doc: String,
+}
+
+fn spec(
+    name: impl Into<String>,
+    dtype: Dtype,
+    family: &str,
+    window_days: Option<u32>,
+    doc: impl Into<String>,
+) -> FeatureSpec {
+    FeatureSpec {
+        name: name.into(),
+        dtype,
+        family: family.into(),
+        window_days,
+        doc: doc.into(),
+    }
+}
+
+/// Channels that features are computed for (all contactable ones).
+pub const CHANNELS: &[Channel] = Channel::CONTACTABLE;
+
+/// The key columns of the snapshot table.
+pub fn key_specs() -> Vec<FeatureSpec> {
+    vec![
+        spec("account_id", Dtype::String, "key", None, "Account."),
+        spec(
+            "as_of",
+            Dtype::Date,
+            "key",
+            None,
+            "As-of date: features use events strictly before 00:00 UTC of it, labels events from it on.",
+        ),
+    ]
+}
+
+/// Every feature, in output order. The query in `snapshot.rs` produces exactly these columns.
+pub fn feature_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
+    use Dtype::*;
+    let max = cfg.max_window();
+    let mut v = vec![
+        spec(
+            "balance",
+            Float64,
+            "state",
+            None,
+            "Outstanding balance in the latest account state at or before the as-of date.",
+        ),
+        spec(
+            "amount_due",
+            Float64,
+            "state",
+            None,
+            "Amount needed to be current, latest state.",
+        ),
+        spec(
+            "days_past_due",
+            Int64,
+            "state",
+            None,
+            "Days past due, latest state.",
+        ),
+        spec(
+            "dpd_bucket",
+            Int64,
+            "state",
+            None,
+            "DPD bucket: 0 current, 1 = 1-29, 2 = 30-59, ... 6 = 150-179, 7 = 180+.",
+        ),
+        spec(
+            "charged_off",
+            Bool,
+            "state",
+            None,
+            "The account is charged off.",
+        ),
+        spec(
+            "utilisation",
+            Float64,
+            "state",
+            None,
+            "Balance over credit limit (revolving products); null without a limit.",
+        ),
+        spec(
+            "state_age_days",
+            Int64,
+            "state",
+            None,
+            "Days between the latest state and the as-of date (staleness).",
+        ),
+        spec(
+            format!("max_dpd_{max}d"),
+            Int64,
+            "state",
+            Some(max),
+            "Highest days past due among states in the window.",
+        ),
+        spec(
+            format!("cures_{max}d"),
+            Int64,
+            "state",
+            Some(max),
+            "Times the account went from 30+ DPD to current between consecutive states in the window.",
+        ),
+        spec(
+            "tenure_days",
+            Int64,
+            "account",
+            None,
+            "Days since the account was opened.",
+        ),
+        spec(
+            "credit_limit",
+            Float64,
+            "account",
+            None,
+            "Credit limit (revolving products); null otherwise.",
+        ),
+        spec(
+            "original_principal",
+            Float64,
+            "account",
+            None,
+            "Original principal (instalment products); null otherwise.",
+        ),
+        spec(
+            "autopay_enrolled",
+            Bool,
+            "account",
+            None,
+            "Enrolled in automatic payments (as of the export).",
+        ),
+    ];
+    for p in Product::ALL {
+        v.push(spec(
+            format!("product_{p}"),
+            Bool,
+            "account",
+            None,
+            format!("The product is `{p}`."),
+        ));
+    }
+    for c in CHANNELS {
+        v.push(spec(
+            format!("consent_{c}"),
+            Bool,
+            "consent",
+            None,
+            format!("Consent to {c} at the as-of instant: consent at the export, or an opt-out on {c} at or after the as-of instant."),
+        ));
+    }
+    for &w in &cfg.windows_days {
+        v.push(spec(
+            format!("payments_{w}d"),
+            Int64,
+            "payments",
+            Some(w),
+            "Non-reversed payments in the window (frequency).",
+        ));
+        v.push(spec(
+            format!("paid_amount_{w}d"),
+            Float64,
+            "payments",
+            Some(w),
+            "Sum of non-reversed payments in the window (monetary).",
+        ));
+    }
+    v.extend([
+        spec(
+            format!("reversed_payments_{max}d"),
+            Int64,
+            "payments",
+            Some(max),
+            "Payments later reversed (NSF, chargeback) in the window.",
+        ),
+        spec(
+            "days_since_last_payment",
+            Float64,
+            "payments",
+            Some(max),
+            "Days since the last non-reversed payment (recency); null if none in the window.",
+        ),
+        spec(
+            "last_payment_amount",
+            Float64,
+            "payments",
+            Some(max),
+            "Amount of the last non-reversed payment; null if none in the window.",
+        ),
+        spec(
+            format!("promises_made_{max}d"),
+            Int64,
+            "promises",
+            Some(max),
+            "Promises to pay made in the window.",
+        ),
+        spec(
+            format!("promises_kept_{max}d"),
+            Int64,
+            "promises",
+            Some(max),
+            "Promises made in the window, due before the as-of date, and kept.",
+        ),
+        spec(
+            format!("promises_broken_{max}d"),
+            Int64,
+            "promises",
+            Some(max),
+            "Promises made in the window, due before the as-of date, and broken.",
+        ),
+        spec(
+            "promise_kept_rate",
+            Float64,
+            "promises",
+            Some(max),
+            "(kept + 1) / (kept + broken + 2): kept share with a uniform prior.",
+        ),
+        spec(
+            "promise_open",
+            Bool,
+            "promises",
+            Some(max),
+            "A promise made before the as-of date falls due on or after it.",
+        ),
+    ]);
+    for c in CHANNELS {
+        for &w in &cfg.windows_days {
+            v.push(spec(
+                format!("attempts_{c}_{w}d"),
+                Int64,
+                "contacts",
+                Some(w),
+                format!("Contact attempts by {c} in the window."),
+            ));
+            v.push(spec(
+                format!("responses_{c}_{w}d"),
+                Int64,
+                "contacts",
+                Some(w),
+                format!(
+                    "Responses to {c} in the window (open, click, right-party contact, promise)."
+                ),
+            ));
+        }
+        v.push(spec(
+            format!("response_rate_{c}"),
+            Float64,
+            "contacts",
+            Some(max),
+            format!("Smoothed {c} response rate: (responses + k * portfolio rate) / (attempts + k) over the window, k = rate_prior_strength; the portfolio rate is computed from contacts before the as-of date."),
+        ));
+        v.push(spec(
+            format!("hours_since_last_{c}"),
+            Float64,
+            "contacts",
+            Some(max),
+            format!("Hours since the last {c} attempt; null if none in the window."),
+        ));
+    }
+    v.push(spec(
+        "days_since_last_rpc",
+        Float64,
+        "contacts",
+        Some(max),
+        "Days since the last right-party contact (or promise) by call; null if none in the window.",
+    ));
+    v
+}
+
+/// Label columns (null when the horizon reaches past the export, or does not apply).
+pub fn label_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
+    let h = cfg.label_horizon_days;
+    vec![
+        spec(
+            format!("paid_any_{h}d"),
+            Dtype::Bool,
+            "label",
+            Some(h),
+            "A non-reversed payment in the horizon after the as-of instant.",
+        ),
+        spec(
+            format!("paid_{h}d"),
+            Dtype::Bool,
+            "label",
+            Some(h),
+            "Non-reversed payments in the horizon cover the amount due at the as-of date.",
+        ),
+        spec(
+            format!("amount_paid_{h}d"),
+            Dtype::Float64,
+            "label",
+            Some(h),
+            "Sum of non-reversed payments in the horizon.",
+        ),
+        spec(
+            format!("cured_{h}d"),
+            Dtype::Bool,
+            "label",
+            Some(h),
+            "Past due at the as-of date and current (or closed) at the last state within the horizon; null if not past due.",
+        ),
+    ]
+}
+
+/// A named, ordered, typed set of columns with a stable hash of the feature part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    pub format_version: u32,
+    pub producer: String,
+    /// FNV-1a 64 of `name:dtype\n` for every feature, in order (hex).
+    pub feature_hash: String,
+    pub keys: Vec<FeatureSpec>,
+    pub features: Vec<FeatureSpec>,
+    pub labels: Vec<FeatureSpec>,
+    pub config: FeatureConfig,
+}
+
+/// FNV-1a 64: tiny, stable across platforms and releases, enough to detect a schema change.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl FeatureSchema {
+    pub fn new(cfg: &FeatureConfig) -> Self {
+        let features = feature_specs(cfg);
+        let canonical: String = features
+            .iter()
+            .map(|f| format!("{}:{}\n", f.name, f.dtype))
+            .collect();
+        Self {
+            format_version: SCHEMA_FORMAT_VERSION,
+            producer: format!("recoup-features {}", env!("CARGO_PKG_VERSION")),
+            feature_hash: format!("{:016x}", fnv1a(&canonical)),
+            keys: key_specs(),
+            features,
+            labels: label_specs(cfg),
+            config: cfg.clone(),
+        }
+    }
+
+    /// All output columns in order: keys, features, labels.
+    pub fn columns(&self) -> impl Iterator<Item = &FeatureSpec> {
+        self.keys.iter().chain(&self.features).chain(&self.labels)
+    }
+
+    /// Where the schema of an output file is written.
+    pub fn path_for(output: &std::path::Path) -> std::path::PathBuf {
+        let mut name = output
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push(".schema.json");
+        output.with_file_name(name)
+    }
+}

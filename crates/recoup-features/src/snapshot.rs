@@ -1,0 +1,531 @@
+//! The account snapshot table: one row per account and as-of date.
+//!
+//! Timestamps are handled as int64 microseconds since the UTC epoch and dates as int64 days,
+//! so every window bound is a plain integer comparison: an event at `t` feeds the features of
+//! as-of instant `a` iff `a - window <= t < a`, and the labels iff `a <= t < a + horizon`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::*;
+use recoup_core::{ContactOutcome, Product, Table};
+use recoup_io::convert::date_to_days;
+
+use crate::config::FeatureConfig;
+use crate::error::FeatureError;
+use crate::schema::{CHANNELS, Dtype, FeatureSchema};
+
+const DAY_US: i64 = 86_400_000_000;
+const HOUR_US: f64 = 3_600_000_000.0;
+
+/// The raw tables prepared for queries (timestamps as `*_us`, dates as `*_day`).
+#[derive(Debug, Clone)]
+pub struct RawTables {
+    pub accounts: DataFrame,
+    pub states: DataFrame,
+    pub payments: DataFrame,
+    pub contacts: DataFrame,
+    pub promises: DataFrame,
+    pub export_at: DateTime<Utc>,
+}
+
+fn micros(df: &DataFrame, name: &str, alias: &str) -> PolarsResult<Column> {
+    Ok(df
+        .column(name)?
+        .datetime()?
+        .physical()
+        .clone()
+        .with_name(alias.into())
+        .into_column())
+}
+
+fn days(df: &DataFrame, name: &str, alias: &str) -> PolarsResult<Column> {
+    df.column(name)?
+        .date()?
+        .physical()
+        .cast(&DataType::Int64)
+        .map(|s| s.with_name(alias.into()).into_column())
+}
+
+fn pick(df: &DataFrame, names: &[&str], extra: Vec<Column>) -> PolarsResult<DataFrame> {
+    let mut cols: Vec<Column> = names
+        .iter()
+        .map(|n| df.column(n).cloned())
+        .collect::<PolarsResult<_>>()?;
+    cols.extend(extra);
+    DataFrame::new(df.height(), cols)
+}
+
+impl RawTables {
+    /// Loads the tables of a raw folder (already validated) in the contract's types.
+    pub fn load(dir: &std::path::Path, export_at: DateTime<Utc>) -> Result<Self, FeatureError> {
+        let read = |t| recoup_io::read_table(dir, t);
+        let a = read(Table::Accounts)?;
+        let mut acc_cols = vec![
+            "account_id",
+            "product",
+            "credit_limit",
+            "original_principal",
+            "autopay_enrolled",
+        ];
+        let consent: Vec<String> = CHANNELS.iter().map(|c| format!("consent_{c}")).collect();
+        acc_cols.extend(consent.iter().map(String::as_str));
+        let accounts = pick(&a, &acc_cols, vec![days(&a, "opened_on", "opened_day")?])?;
+        let s = read(Table::AccountStates)?;
+        let states = pick(
+            &s,
+            &[
+                "account_id",
+                "status",
+                "balance",
+                "amount_due",
+                "days_past_due",
+            ],
+            vec![days(&s, "as_of", "as_of_day")?],
+        )?;
+        let p = read(Table::Payments)?;
+        let payments = pick(
+            &p,
+            &["account_id", "amount", "reversed"],
+            vec![micros(&p, "paid_at", "paid_us")?],
+        )?;
+        let c = read(Table::Contacts)?;
+        let contacts = pick(
+            &c,
+            &["account_id", "channel", "outcome"],
+            vec![micros(&c, "contacted_at", "at_us")?],
+        )?;
+        let r = read(Table::Promises)?;
+        let promises = pick(
+            &r,
+            &["account_id", "kept"],
+            vec![
+                micros(&r, "made_at", "made_us")?,
+                days(&r, "due_on", "due_day")?,
+            ],
+        )?;
+        Ok(Self {
+            accounts,
+            states,
+            payments,
+            contacts,
+            promises,
+            export_at,
+        })
+    }
+}
+
+fn count(pred: Expr) -> Expr {
+    pred.cast(DataType::Int64).sum()
+}
+
+fn is_one_of(column: &str, values: &[&str]) -> Expr {
+    values
+        .iter()
+        .map(|v| col(column).eq(lit(*v)))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false))
+}
+
+fn response_outcomes() -> Vec<&'static str> {
+    ContactOutcome::ALL
+        .iter()
+        .filter(|o| o.is_response())
+        .map(|o| o.as_str())
+        .collect()
+}
+
+fn polars_dtype(d: Dtype) -> DataType {
+    match d {
+        Dtype::Float64 => DataType::Float64,
+        Dtype::Int64 => DataType::Int64,
+        Dtype::Bool => DataType::Boolean,
+        Dtype::String => DataType::String,
+        Dtype::Date => DataType::Date,
+    }
+}
+
+/// Features (and labels where the horizon is complete) for one as-of date.
+pub fn snapshot(
+    raw: &RawTables,
+    asof: NaiveDate,
+    cfg: &FeatureConfig,
+    schema: &FeatureSchema,
+) -> Result<DataFrame, FeatureError> {
+    let a_day = i64::from(date_to_days(asof));
+    let a_us = a_day * DAY_US;
+    if a_us > raw.export_at.timestamp_micros() {
+        return Err(FeatureError::AsOfAfterExport {
+            asof,
+            export_at: raw.export_at,
+        });
+    }
+    let max = i64::from(cfg.max_window());
+    let lo_us = a_us - max * DAY_US;
+    let lo_day = a_day - max;
+    let windows: Vec<i64> = cfg.windows_days.iter().map(|&w| i64::from(w)).collect();
+    let key = || [col("account_id")];
+    let left = || JoinArgs::new(JoinType::Left);
+
+    // Accounts open at the as-of date, with static and point-in-time consent features.
+    let mut account_exprs = vec![(lit(a_day) - col("opened_day")).alias("tenure_days")];
+    for p in Product::ALL {
+        account_exprs.push(
+            col("product")
+                .eq(lit(p.as_str()))
+                .alias(format!("product_{p}")),
+        );
+    }
+    let base = raw
+        .accounts
+        .clone()
+        .lazy()
+        .filter(col("opened_day").lt_eq(lit(a_day)))
+        .with_columns(account_exprs);
+
+    // Consent lost after the as-of instant was still there at it.
+    let opt_outs = raw
+        .contacts
+        .clone()
+        .lazy()
+        .filter(
+            col("outcome")
+                .eq(lit(ContactOutcome::OptOut.as_str()))
+                .and(col("at_us").gt_eq(lit(a_us))),
+        )
+        .group_by(key())
+        .agg(
+            CHANNELS
+                .iter()
+                .map(|c| {
+                    count(col("channel").eq(lit(c.as_str())))
+                        .gt(lit(0))
+                        .alias(format!("opt_out_after_{c}"))
+                })
+                .collect::<Vec<_>>(),
+        );
+
+    // Latest state at or before the as-of date (a state describes 00:00 UTC of its date).
+    let by_date = || SortMultipleOptions::default();
+    let latest = raw
+        .states
+        .clone()
+        .lazy()
+        .filter(col("as_of_day").lt_eq(lit(a_day)))
+        .group_by(key())
+        .agg([
+            col("balance")
+                .sort_by([col("as_of_day")], by_date())
+                .last()
+                .alias("balance"),
+            col("amount_due")
+                .sort_by([col("as_of_day")], by_date())
+                .last()
+                .alias("amount_due"),
+            col("days_past_due")
+                .sort_by([col("as_of_day")], by_date())
+                .last()
+                .alias("days_past_due"),
+            col("status")
+                .sort_by([col("as_of_day")], by_date())
+                .last()
+                .alias("status"),
+            col("as_of_day").max().alias("state_day"),
+        ]);
+    let window_states = raw
+        .states
+        .clone()
+        .lazy()
+        .filter(
+            col("as_of_day")
+                .lt_eq(lit(a_day))
+                .and(col("as_of_day").gt_eq(lit(lo_day))),
+        )
+        .sort(["account_id", "as_of_day"], SortMultipleOptions::default())
+        .with_column(
+            col("days_past_due")
+                .shift(lit(1))
+                .over([col("account_id")])?
+                .alias("prev_dpd"),
+        )
+        .group_by(key())
+        .agg([
+            col("days_past_due").max().alias(format!("max_dpd_{max}d")),
+            count(
+                col("prev_dpd")
+                    .gt_eq(lit(30))
+                    .and(col("days_past_due").eq(lit(0))),
+            )
+            .alias(format!("cures_{max}d")),
+        ]);
+
+    // Payments strictly before the as-of instant, within the longest window.
+    let not_rev = || col("reversed").not();
+    let mut pay_aggs = Vec::new();
+    for &w in &windows {
+        let inw = col("paid_us").gt_eq(lit(a_us - w * DAY_US)).and(not_rev());
+        pay_aggs.push(count(inw.clone()).alias(format!("payments_{w}d")));
+        pay_aggs.push(
+            when(inw)
+                .then(col("amount"))
+                .otherwise(lit(0.0))
+                .sum()
+                .alias(format!("paid_amount_{w}d")),
+        );
+    }
+    pay_aggs.extend([
+        count(col("reversed")).alias(format!("reversed_payments_{max}d")),
+        col("paid_us").filter(not_rev()).max().alias("last_pay_us"),
+        col("amount")
+            .filter(not_rev())
+            .last()
+            .alias("last_payment_amount"),
+    ]);
+    let pays = raw
+        .payments
+        .clone()
+        .lazy()
+        .filter(
+            col("paid_us")
+                .lt(lit(a_us))
+                .and(col("paid_us").gt_eq(lit(lo_us))),
+        )
+        .sort(["account_id", "paid_us"], SortMultipleOptions::default())
+        .group_by(key())
+        .agg(pay_aggs);
+
+    // Promises made before the as-of instant; kept/broken only once due before the as-of date.
+    let due_before = || col("due_day").lt(lit(a_day));
+    let proms = raw
+        .promises
+        .clone()
+        .lazy()
+        .filter(
+            col("made_us")
+                .lt(lit(a_us))
+                .and(col("made_us").gt_eq(lit(lo_us))),
+        )
+        .group_by(key())
+        .agg([
+            len().alias(format!("promises_made_{max}d")),
+            count(due_before().and(col("kept").eq(lit(true))))
+                .alias(format!("promises_kept_{max}d")),
+            count(due_before().and(col("kept").eq(lit(false))))
+                .alias(format!("promises_broken_{max}d")),
+            count(col("due_day").gt_eq(lit(a_day)))
+                .gt(lit(0))
+                .alias("promise_open"),
+        ]);
+
+    // Contacts strictly before the as-of instant.
+    let responses = response_outcomes();
+    let past_contacts = raw
+        .contacts
+        .clone()
+        .lazy()
+        .filter(
+            col("at_us")
+                .lt(lit(a_us))
+                .and(col("at_us").gt_eq(lit(lo_us)))
+                .and(col("channel").neq(lit("none"))),
+        )
+        .with_columns([
+            is_one_of("outcome", &responses).alias("response"),
+            is_one_of("outcome", &["right_party_contact", "promise_to_pay"]).alias("rpc"),
+        ]);
+    // The portfolio's response rate per channel before the as-of instant: each account's rate
+    // is shrunk toward it.
+    let prior_df = past_contacts
+        .clone()
+        .group_by([col("channel")])
+        .agg([
+            count(col("response")).alias("r"),
+            len().cast(DataType::Int64).alias("n"),
+        ])
+        .collect()?;
+    let mut priors = std::collections::HashMap::new();
+    {
+        let ch = prior_df.column("channel")?.str()?;
+        let r = prior_df.column("r")?.i64()?;
+        let n = prior_df.column("n")?.i64()?;
+        for i in 0..prior_df.height() {
+            if let (Some(c), Some(r), Some(n)) = (ch.get(i), r.get(i), n.get(i)) {
+                // Half a response in one pseudo-contact keeps a channel never used before at 0.5.
+                priors.insert(c.to_owned(), (r as f64 + 0.5) / (n as f64 + 1.0));
+            }
+        }
+    }
+    let prior = |c: &str| priors.get(c).copied().unwrap_or(0.5);
+    let mut contact_aggs = Vec::new();
+    for c in CHANNELS {
+        let on = || col("channel").eq(lit(c.as_str()));
+        for &w in &windows {
+            let inw = on().and(col("at_us").gt_eq(lit(a_us - w * DAY_US)));
+            contact_aggs.push(count(inw.clone()).alias(format!("attempts_{c}_{w}d")));
+            contact_aggs.push(count(inw.and(col("response"))).alias(format!("responses_{c}_{w}d")));
+        }
+        contact_aggs.push(count(on()).alias(format!("n_{c}")));
+        contact_aggs.push(count(on().and(col("response"))).alias(format!("r_{c}")));
+        contact_aggs.push(
+            col("at_us")
+                .filter(on())
+                .max()
+                .alias(format!("last_{c}_us")),
+        );
+    }
+    contact_aggs.push(col("at_us").filter(col("rpc")).max().alias("last_rpc_us"));
+    let contacts = past_contacts.group_by(key()).agg(contact_aggs);
+
+    let mut frame = base
+        .join(opt_outs, key(), key(), left())
+        .join(latest, key(), key(), left())
+        .join(window_states, key(), key(), left())
+        .join(pays, key(), key(), left())
+        .join(proms, key(), key(), left())
+        .join(contacts, key(), key(), left());
+
+    let k = cfg.rate_prior_strength;
+    let mut derived = vec![
+        lit(asof).alias("as_of"),
+        when(col("days_past_due").lt_eq(lit(0)))
+            .then(lit(0i64))
+            .when(col("days_past_due").gt_eq(lit(180i64)))
+            .then(lit(7i64))
+            .otherwise((col("days_past_due") + lit(30i64)) / lit(30i64))
+            .alias("dpd_bucket"),
+        col("status").eq(lit("charged_off")).alias("charged_off"),
+        when(col("credit_limit").gt(lit(0.0)))
+            .then(col("balance") / col("credit_limit"))
+            .otherwise(lit(NULL))
+            .alias("utilisation"),
+        (lit(a_day) - col("state_day")).alias("state_age_days"),
+        ((lit(a_us) - col("last_pay_us")).cast(DataType::Float64) / lit(DAY_US as f64))
+            .alias("days_since_last_payment"),
+        ((col(format!("promises_kept_{max}d")).fill_null(lit(0)) + lit(1)).cast(DataType::Float64)
+            / (col(format!("promises_kept_{max}d")).fill_null(lit(0))
+                + col(format!("promises_broken_{max}d")).fill_null(lit(0))
+                + lit(2))
+            .cast(DataType::Float64))
+        .alias("promise_kept_rate"),
+        ((lit(a_us) - col("last_rpc_us")).cast(DataType::Float64) / lit(DAY_US as f64))
+            .alias("days_since_last_rpc"),
+    ];
+    for c in CHANNELS {
+        derived.push(
+            col(format!("consent_{c}"))
+                .or(col(format!("opt_out_after_{c}")).fill_null(lit(false)))
+                .alias(format!("consent_{c}")),
+        );
+        let p = prior(c.as_str());
+        derived.push(
+            ((col(format!("r_{c}"))
+                .fill_null(lit(0))
+                .cast(DataType::Float64)
+                + lit(k * p))
+                / (col(format!("n_{c}"))
+                    .fill_null(lit(0))
+                    .cast(DataType::Float64)
+                    + lit(k)))
+            .alias(format!("response_rate_{c}")),
+        );
+        derived.push(
+            ((lit(a_us) - col(format!("last_{c}_us"))).cast(DataType::Float64) / lit(HOUR_US))
+                .alias(format!("hours_since_last_{c}")),
+        );
+    }
+    frame = frame.with_columns(derived);
+
+    // Labels, when the whole horizon lies before the export.
+    let h = i64::from(cfg.label_horizon_days);
+    let hz = cfg.label_horizon_days;
+    let labelled = a_us + h * DAY_US <= raw.export_at.timestamp_micros();
+    if labelled {
+        let future_pay = raw
+            .payments
+            .clone()
+            .lazy()
+            .filter(
+                col("paid_us")
+                    .gt_eq(lit(a_us))
+                    .and(col("paid_us").lt(lit(a_us + h * DAY_US)))
+                    .and(not_rev()),
+            )
+            .group_by(key())
+            .agg([col("amount").sum().alias("future_amount")]);
+        // Monthly cycles are 28 to 31 days apart: one day of slack finds the next cycle's state.
+        let next_state = raw
+            .states
+            .clone()
+            .lazy()
+            .filter(
+                col("as_of_day")
+                    .gt(lit(a_day))
+                    .and(col("as_of_day").lt_eq(lit(a_day + h + 1))),
+            )
+            .group_by(key())
+            .agg([
+                col("days_past_due")
+                    .sort_by([col("as_of_day")], by_date())
+                    .last()
+                    .alias("next_dpd"),
+                col("status")
+                    .sort_by([col("as_of_day")], by_date())
+                    .last()
+                    .alias("next_status"),
+            ]);
+        frame = frame
+            .join(future_pay, key(), key(), left())
+            .join(next_state, key(), key(), left())
+            .with_columns([
+                col("future_amount")
+                    .fill_null(lit(0.0))
+                    .alias(format!("amount_paid_{hz}d")),
+                col("future_amount")
+                    .fill_null(lit(0.0))
+                    .gt(lit(0.0))
+                    .alias(format!("paid_any_{hz}d")),
+                col("future_amount")
+                    .fill_null(lit(0.0))
+                    .gt_eq(col("amount_due"))
+                    .alias(format!("paid_{hz}d")),
+                when(
+                    col("days_past_due")
+                        .gt(lit(0))
+                        .and(col("next_dpd").is_not_null()),
+                )
+                .then(
+                    col("next_dpd")
+                        .eq(lit(0))
+                        .or(is_one_of("next_status", &["closed", "settled"])),
+                )
+                .otherwise(lit(NULL))
+                .alias(format!("cured_{hz}d")),
+            ]);
+    }
+
+    // Counts of accounts with no events are 0, not null.
+    let select: Vec<Expr> = schema
+        .columns()
+        .map(|s| {
+            let dt = polars_dtype(s.dtype);
+            let zero_fill = s.family != "label"
+                && matches!(s.family.as_str(), "payments" | "promises" | "contacts")
+                && (s.name.starts_with("payments_")
+                    || s.name.starts_with("paid_amount_")
+                    || s.name.starts_with("reversed_")
+                    || s.name.starts_with("promises_")
+                    || s.name.starts_with("attempts_")
+                    || s.name.starts_with("responses_")
+                    || s.name == "promise_open");
+            let e = if s.family == "label" && !labelled {
+                lit(NULL).cast(dt.clone())
+            } else if zero_fill {
+                col(s.name.as_str())
+                    .cast(dt.clone())
+                    .fill_null(lit(0).cast(dt.clone()))
+            } else {
+                col(s.name.as_str()).cast(dt.clone())
+            };
+            e.alias(s.name.as_str())
+        })
+        .collect();
+    Ok(frame.select(select).collect()?)
+}
