@@ -1,32 +1,26 @@
 //! Argument structs and wiring of each subcommand.
 
-/// `println!` for data on stdout that ends the process quietly when the reader has gone
-/// (`recoup contract | head`), instead of panicking on a broken pipe.
-macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
-            eprintln!("error: writing to stdout: {e}");
-            std::process::exit(2);
+/// Writes data to stdout, ending the process quietly when the reader has gone
+/// (`recoup contract | head`) instead of panicking on a broken pipe.
+fn emit(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
         }
-    }};
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(2);
+    }
 }
 
-/// `print!` counterpart of [`out!`].
+/// `println!` through [`emit`].
+macro_rules! out {
+    ($($t:tt)*) => { emit(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` through [`emit`].
 macro_rules! out_raw {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = write!(std::io::stdout().lock(), $($t)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
-            eprintln!("error: writing to stdout: {e}");
-            std::process::exit(2);
-        }
-    }};
+    ($($t:tt)*) => { emit(format_args!($($t)*)) };
 }
 
 use std::io::IsTerminal;

@@ -58,3 +58,26 @@ impl ContractError {
         }
     }
 }
+
+/// A setting (configuration value or command-line option) outside its allowed range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting `{field}` = {value}: expected {expected}")]
+pub struct InvalidSetting {
+    pub field: String,
+    pub value: String,
+    pub expected: String,
+}
+
+impl InvalidSetting {
+    pub fn new(
+        field: impl Into<String>,
+        value: impl ToString,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+}

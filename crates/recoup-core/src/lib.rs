@@ -20,7 +20,7 @@ pub mod schema;
 pub mod vocab;
 
 pub use catalog::{Eligibility, Offer, Treatment, TreatmentCatalog};
-pub use error::ContractError;
+pub use error::{ContractError, InvalidSetting};
 pub use manifest::ExportManifest;
 pub use schema::{ColumnSpec, ColumnType, Table, TableSchema, ValueRule};
 pub use vocab::{

@@ -36,11 +36,7 @@ impl FeatureConfig {
 
     pub fn check(&self) -> Result<(), FeatureError> {
         let bad = |field: &str, value: String, expected: &str| {
-            Err(FeatureError::InvalidSetting {
-                field: field.into(),
-                value,
-                expected: expected.into(),
-            })
+            Err(recoup_core::InvalidSetting::new(field, value, expected).into())
         };
         if self.windows_days.is_empty() || self.windows_days.iter().any(|&w| w == 0 || w > 365) {
             return bad(

@@ -13,12 +13,8 @@ pub enum FeatureError {
         count: usize,
         first: String,
     },
-    #[error("feature setting `{field}` = {value}: expected {expected}")]
-    InvalidSetting {
-        field: String,
-        value: String,
-        expected: String,
-    },
+    #[error(transparent)]
+    InvalidSetting(#[from] recoup_core::InvalidSetting),
     #[error("{file}: {message}")]
     Config { file: PathBuf, message: String },
     #[error(

@@ -17,7 +17,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 use recoup_core::ExportManifest;
-use recoup_io::{ValidationOptions, validate_dir, write_parquet_atomic, write_text_atomic};
+use recoup_io::{ValidationOptions, validate_and_load, write_parquet_atomic, write_text_atomic};
 
 pub use config::FeatureConfig;
 pub use error::FeatureError;
@@ -32,7 +32,7 @@ pub fn extract(
     cfg: &FeatureConfig,
 ) -> Result<(DataFrame, FeatureSchema), FeatureError> {
     cfg.check()?;
-    let report = validate_dir(raw, &ValidationOptions::default())?;
+    let (report, loaded) = validate_and_load(raw, &ValidationOptions::default())?;
     if report.has_errors() {
         let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
         return Err(FeatureError::InvalidInput {
@@ -50,7 +50,8 @@ pub fn extract(
         Some(m) => m.export_at,
         None => report.export_at,
     };
-    let tables = RawTables::load(raw, export_at)?;
+    let tables = RawTables::from_tables(&loaded, export_at)?;
+    drop(loaded);
     let schema = FeatureSchema::new(cfg);
     let mut out: Option<DataFrame> = None;
     for &a in asofs {
@@ -62,10 +63,12 @@ pub fn extract(
             }
         }
     }
-    let df = out.ok_or_else(|| FeatureError::InvalidSetting {
-        field: "asof".into(),
-        value: "[]".into(),
-        expected: "at least one as-of date".into(),
+    let df = out.ok_or_else(|| {
+        FeatureError::from(recoup_core::InvalidSetting::new(
+            "asof",
+            "[]",
+            "at least one as-of date",
+        ))
     })?;
     Ok((df, schema))
 }

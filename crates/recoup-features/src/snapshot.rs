@@ -55,10 +55,20 @@ fn pick(df: &DataFrame, names: &[&str], extra: Vec<Column>) -> PolarsResult<Data
 }
 
 impl RawTables {
-    /// Loads the tables of a raw folder (already validated) in the contract's types.
-    pub fn load(dir: &std::path::Path, export_at: DateTime<Utc>) -> Result<Self, FeatureError> {
-        let read = |t| recoup_io::read_table(dir, t);
-        let a = read(Table::Accounts)?;
+    /// Prepares tables loaded in the contract's types (as [`recoup_io::validate_and_load`]
+    /// returns them).
+    pub fn from_tables(
+        tables: &std::collections::HashMap<Table, DataFrame>,
+        export_at: DateTime<Utc>,
+    ) -> Result<Self, FeatureError> {
+        let get = |t: Table| -> Result<&DataFrame, FeatureError> {
+            tables.get(&t).ok_or_else(|| FeatureError::InvalidInput {
+                dir: std::path::PathBuf::new(),
+                count: 1,
+                first: format!("table `{t}` could not be loaded"),
+            })
+        };
+        let a = get(Table::Accounts)?;
         let mut acc_cols = vec![
             "account_id",
             "product",
@@ -68,10 +78,10 @@ impl RawTables {
         ];
         let consent: Vec<String> = CHANNELS.iter().map(|c| format!("consent_{c}")).collect();
         acc_cols.extend(consent.iter().map(String::as_str));
-        let accounts = pick(&a, &acc_cols, vec![days(&a, "opened_on", "opened_day")?])?;
-        let s = read(Table::AccountStates)?;
+        let accounts = pick(a, &acc_cols, vec![days(a, "opened_on", "opened_day")?])?;
+        let s = get(Table::AccountStates)?;
         let states = pick(
-            &s,
+            s,
             &[
                 "account_id",
                 "status",
@@ -79,27 +89,27 @@ impl RawTables {
                 "amount_due",
                 "days_past_due",
             ],
-            vec![days(&s, "as_of", "as_of_day")?],
+            vec![days(s, "as_of", "as_of_day")?],
         )?;
-        let p = read(Table::Payments)?;
+        let p = get(Table::Payments)?;
         let payments = pick(
-            &p,
+            p,
             &["account_id", "amount", "reversed"],
-            vec![micros(&p, "paid_at", "paid_us")?],
+            vec![micros(p, "paid_at", "paid_us")?],
         )?;
-        let c = read(Table::Contacts)?;
+        let c = get(Table::Contacts)?;
         let contacts = pick(
-            &c,
+            c,
             &["account_id", "channel", "outcome"],
-            vec![micros(&c, "contacted_at", "at_us")?],
+            vec![micros(c, "contacted_at", "at_us")?],
         )?;
-        let r = read(Table::Promises)?;
+        let r = get(Table::Promises)?;
         let promises = pick(
-            &r,
+            r,
             &["account_id", "kept"],
             vec![
-                micros(&r, "made_at", "made_us")?,
-                days(&r, "due_on", "due_day")?,
+                micros(r, "made_at", "made_us")?,
+                days(r, "due_on", "due_day")?,
             ],
         )?;
         Ok(Self {

@@ -14,6 +14,7 @@ pub mod write;
 pub use error::TableError;
 pub use read::{TableFile, locate_table, read_raw, read_table};
 pub use validate::{
-    Problem, ProblemClass, Severity, ValidationOptions, ValidationReport, validate_dir,
+    Problem, ProblemClass, Severity, ValidationOptions, ValidationReport, validate_and_load,
+    validate_dir,
 };
 pub use write::{AtomicFile, ParquetTableWriter, write_parquet_atomic, write_text_atomic};

@@ -800,6 +800,16 @@ pub fn validate_dir(
     dir: &Path,
     options: &ValidationOptions,
 ) -> Result<ValidationReport, TableError> {
+    validate_and_load(dir, options).map(|(report, _)| report)
+}
+
+/// [`validate_dir`], also returning the tables it loaded, in the contract's types and column
+/// order (only the contract's columns; a table whose columns failed to load is absent), so a
+/// caller that goes on to use them does not read the files twice.
+pub fn validate_and_load(
+    dir: &Path,
+    options: &ValidationOptions,
+) -> Result<(ValidationReport, HashMap<Table, DataFrame>), TableError> {
     if !dir.is_dir() {
         return Err(TableError::io(
             dir,
@@ -913,10 +923,16 @@ pub fn validate_dir(
         .collect();
     tables.sort_by_key(|s| Table::ALL.iter().position(|t| t.stem() == s.table));
     v.problems.sort_by_key(|p| p.severity);
-    Ok(ValidationReport {
+    let frames = loaded
+        .into_iter()
+        .filter(|(t, l)| l.df.width() == t.schema().columns.len())
+        .map(|(t, l)| (t, l.df))
+        .collect();
+    let report = ValidationReport {
         dir: dir.to_path_buf(),
         export_at: v.export_at,
         tables,
         problems: v.problems,
-    })
+    };
+    Ok((report, frames))
 }

@@ -197,11 +197,7 @@ impl SimConfig {
     /// Checks the settings before any work; errors name the field and value.
     pub fn check(&self) -> Result<(), SimError> {
         let bad = |field: &str, value: String, expected: &str| {
-            Err(SimError::InvalidSetting {
-                field: field.to_owned(),
-                value,
-                expected: expected.to_owned(),
-            })
+            Err(recoup_core::InvalidSetting::new(field, value, expected).into())
         };
         if self.accounts == 0 || self.accounts > 99_999_999 {
             return bad("accounts", self.accounts.to_string(), "1 to 99,999,999");

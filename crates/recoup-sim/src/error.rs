@@ -4,12 +4,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SimError {
-    #[error("simulation setting `{field}` = {value}: expected {expected}")]
-    InvalidSetting {
-        field: String,
-        value: String,
-        expected: String,
-    },
+    #[error(transparent)]
+    InvalidSetting(#[from] recoup_core::InvalidSetting),
     #[error("{file}: {message}")]
     Config { file: PathBuf, message: String },
     #[error(

@@ -104,11 +104,12 @@ pub fn simulate(
 ) -> Result<SimSummary, SimError> {
     cfg.check()?;
     if catalog.treatments.len() > usize::from(u16::MAX) {
-        return Err(SimError::InvalidSetting {
-            field: "catalog".into(),
-            value: catalog.treatments.len().to_string(),
-            expected: "at most 65,535 treatments".into(),
-        });
+        return Err(recoup_core::InvalidSetting::new(
+            "catalog",
+            catalog.treatments.len(),
+            "at most 65,535 treatments",
+        )
+        .into());
     }
     let started = Instant::now();
     if out.exists()
