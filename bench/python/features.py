@@ -33,6 +33,8 @@ def days(col):
 
 def features(raw, asof):
     export_at = tomllib.load(open(f"{raw}/export.toml", "rb"))["export_at"]
+    if isinstance(export_at, str):
+        export_at = dt.datetime.fromisoformat(export_at.replace("Z", "+00:00"))
     export_us = int(export_at.timestamp() * 1_000_000)
     a_day = (asof - dt.date(1970, 1, 1)).days
     a_us = a_day * DAY_US

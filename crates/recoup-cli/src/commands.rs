@@ -125,7 +125,7 @@ pub struct FeaturesArgs {
     /// Output parquet file.
     #[arg(long, required_unless_present = "explain")]
     out: Option<PathBuf>,
-    /// TOML with windows_days, label_horizon_days, rate_prior_strength.
+    /// TOML with asof, windows_days, label_horizon_days, rate_prior_strength.
     #[arg(long)]
     config: Option<PathBuf>,
     /// List every feature and label with its dtype, window and meaning, then exit.
@@ -476,30 +476,6 @@ pub fn summary(args: SummaryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_asof(text: &str) -> Result<Vec<NaiveDate>> {
-    let parse = |d: &str| {
-        NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .with_context(|| format!("--asof: `{d}` is not a date (YYYY-MM-DD)"))
-    };
-    match text.split_once("..") {
-        None => Ok(vec![parse(text)?]),
-        Some((from, to)) => {
-            let (from, to) = (parse(from)?, parse(to)?);
-            anyhow::ensure!(from <= to, "--asof: `{from}` is after `{to}`");
-            let mut out = Vec::new();
-            let mut m = 0;
-            while let Some(d) = from.checked_add_months(chrono::Months::new(m)) {
-                if d > to {
-                    break;
-                }
-                out.push(d);
-                m += 1;
-            }
-            Ok(out)
-        }
-    }
-}
-
 pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
     let cfg = match &args.config {
         Some(path) => {
@@ -536,8 +512,8 @@ pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
     let (Some(raw), Some(out)) = (args.raw, args.out) else {
         anyhow::bail!("--raw and --out are required");
     };
-    let asofs = match &args.asof {
-        Some(text) => parse_asof(text)?,
+    let asofs = match args.asof.as_ref().or(cfg.asof.as_ref()) {
+        Some(text) => recoup_features::parse_asof(text)?,
         None => {
             let m = recoup_core::ExportManifest::load_from_dir(&raw)?
                 .with_context(|| format!("{}: no export.toml; pass --asof", raw.display()))?;

@@ -7,6 +7,10 @@ use crate::error::FeatureError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeatureConfig {
+    /// As-of dates: `YYYY-MM-DD`, or `FROM..TO` stepped monthly; the export date when absent.
+    /// `recoup features --asof` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asof: Option<String>,
     /// Look-back windows, in days, of the windowed counts and sums (at most 365).
     pub windows_days: Vec<u32>,
     /// Days after the as-of instant that labels look at.
@@ -19,6 +23,7 @@ pub struct FeatureConfig {
 impl Default for FeatureConfig {
     fn default() -> Self {
         Self {
+            asof: None,
             windows_days: vec![30, 90, 180, 365],
             label_horizon_days: 30,
             rate_prior_strength: 5.0,
@@ -75,5 +80,54 @@ impl FeatureConfig {
     /// The longest look-back window: no event older than this feeds a feature.
     pub fn max_window(&self) -> u32 {
         self.windows_days.iter().copied().max().unwrap_or(365)
+    }
+}
+
+/// Parses `YYYY-MM-DD` or `FROM..TO` (inclusive, stepped by calendar month from FROM).
+pub fn parse_asof(text: &str) -> Result<Vec<chrono::NaiveDate>, FeatureError> {
+    let bad = |expected: &str| {
+        FeatureError::from(recoup_core::InvalidSetting::new("asof", text, expected))
+    };
+    let parse = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| bad("YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"))
+    };
+    match text.split_once("..") {
+        None => Ok(vec![parse(text)?]),
+        Some((from, to)) => {
+            let (from, to) = (parse(from)?, parse(to)?);
+            if from > to {
+                return Err(bad("a range whose start is not after its end"));
+            }
+            Ok((0..)
+                .map_while(|m| {
+                    from.checked_add_months(chrono::Months::new(m))
+                        .filter(|d| *d <= to)
+                })
+                .collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn asof_ranges_step_monthly() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(parse_asof("2026-06-01").unwrap(), vec![d(2026, 6, 1)]);
+        assert_eq!(
+            parse_asof("2026-11-01..2027-01-01").unwrap(),
+            vec![d(2026, 11, 1), d(2026, 12, 1), d(2027, 1, 1)]
+        );
+        assert!(
+            parse_asof("2026-07-01..2026-06-01")
+                .unwrap_err()
+                .to_string()
+                .contains("asof")
+        );
+        assert!(parse_asof("June").unwrap_err().to_string().contains("June"));
     }
 }

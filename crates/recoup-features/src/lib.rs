@@ -19,7 +19,7 @@ use polars::prelude::*;
 use recoup_core::ExportManifest;
 use recoup_io::{ValidationOptions, validate_and_load, write_parquet_atomic, write_text_atomic};
 
-pub use config::FeatureConfig;
+pub use config::{FeatureConfig, parse_asof};
 pub use error::FeatureError;
 pub use schema::{FeatureSchema, FeatureSpec};
 pub use snapshot::RawTables;
@@ -32,7 +32,13 @@ pub fn extract(
     cfg: &FeatureConfig,
 ) -> Result<(DataFrame, FeatureSchema), FeatureError> {
     cfg.check()?;
+    let started = std::time::Instant::now();
     let (report, loaded) = validate_and_load(raw, &ValidationOptions::default())?;
+    tracing::info!(
+        "validated {} in {:.1} s",
+        raw.display(),
+        started.elapsed().as_secs_f64()
+    );
     if report.has_errors() {
         let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
         return Err(FeatureError::InvalidInput {
@@ -53,6 +59,7 @@ pub fn extract(
     let tables = RawTables::from_tables(&loaded, export_at)?;
     drop(loaded);
     let schema = FeatureSchema::new(cfg);
+    let started = std::time::Instant::now();
     let mut out: Option<DataFrame> = None;
     for &a in asofs {
         let df = snapshot::snapshot(&tables, a, cfg, &schema)?;
@@ -63,6 +70,11 @@ pub fn extract(
             }
         }
     }
+    tracing::info!(
+        "computed features for {} as-of date(s) in {:.1} s",
+        asofs.len(),
+        started.elapsed().as_secs_f64()
+    );
     let df = out.ok_or_else(|| {
         FeatureError::from(recoup_core::InvalidSetting::new(
             "asof",

@@ -356,7 +356,7 @@ impl Validator {
         Some(Loaded { file, name, df })
     }
 
-    fn check_columns(&mut self, t: &Loaded, account_ids: Option<&HashSet<String>>) {
+    fn check_columns(&mut self, t: &Loaded, account_ids: Option<&HashSet<&str>>) {
         let schema = t.file.table.schema();
         for spec in schema.columns {
             let Some(col) = t.col(spec.name) else {
@@ -387,7 +387,7 @@ impl Validator {
         &mut self,
         t: &Loaded,
         column: &str,
-        ids: &HashSet<String>,
+        ids: &HashSet<&str>,
         class: ProblemClass,
         message: &str,
     ) {
@@ -576,14 +576,7 @@ impl Validator {
                 let Some(Ok(ca)) = t.col(one).map(|c| c.str()) else {
                     return;
                 };
-                let mut seen: HashSet<&str> = HashSet::with_capacity(ca.len());
-                for (row, v) in ca.iter().enumerate() {
-                    if let Some(v) = v
-                        && !seen.insert(v)
-                    {
-                        hits.hit(row, || v.to_owned());
-                    }
-                }
+                find_duplicates(|| ca.iter(), &mut hits, |v| v.to_owned());
             }
             [id, date] => {
                 let (Some(Ok(ids)), Some(Ok(dates))) =
@@ -591,14 +584,14 @@ impl Validator {
                 else {
                     return;
                 };
-                let mut seen: HashSet<(&str, i32)> = HashSet::with_capacity(ids.len());
-                for (row, (v, d)) in ids.iter().zip(dates.physical().iter()).enumerate() {
-                    if let (Some(v), Some(d)) = (v, d)
-                        && !seen.insert((v, d))
-                    {
-                        hits.hit(row, || format!("{v}, {}", days_to_date(d)));
-                    }
-                }
+                let keys = || {
+                    ids.iter()
+                        .zip(dates.physical().iter())
+                        .map(|(v, d)| v.zip(d))
+                };
+                find_duplicates(keys, &mut hits, |(v, d)| {
+                    format!("{v}, {}", days_to_date(d))
+                });
             }
             _ => unreachable!("keys have one or two columns"),
         }
@@ -745,7 +738,7 @@ impl Validator {
         );
     }
 
-    fn check_promises(&mut self, t: &Loaded, contact_ids: Option<&HashSet<String>>) {
+    fn check_promises(&mut self, t: &Loaded, contact_ids: Option<&HashSet<&str>>) {
         if let (Some(Ok(made)), Some(Ok(due))) = (
             t.col("made_at").map(|c| c.datetime()),
             t.col("due_on").map(|c| c.date()),
@@ -789,9 +782,44 @@ impl Validator {
     }
 }
 
-fn id_set(t: Option<&Loaded>, column: &str) -> Option<HashSet<String>> {
+/// Records every repeated key. Exports are usually sorted by their key, and then repeats are
+/// neighbours: one linear pass finds them. Otherwise a hash set does.
+fn find_duplicates<K: Copy + Ord + std::hash::Hash, I: Iterator<Item = Option<K>>>(
+    keys: impl Fn() -> I,
+    hits: &mut Hits,
+    show: impl Fn(K) -> String,
+) {
+    let sorted = keys()
+        .flatten()
+        .try_fold(None, |prev: Option<K>, k| match prev {
+            Some(p) if p > k => Err(()),
+            _ => Ok(Some(k)),
+        })
+        .is_ok();
+    if sorted {
+        let mut prev = None;
+        for (row, k) in keys().enumerate() {
+            let Some(k) = k else { continue };
+            if prev == Some(k) {
+                hits.hit(row, || show(k));
+            }
+            prev = Some(k);
+        }
+    } else {
+        let mut seen = HashSet::new();
+        for (row, k) in keys().enumerate() {
+            if let Some(k) = k
+                && !seen.insert(k)
+            {
+                hits.hit(row, || show(k));
+            }
+        }
+    }
+}
+
+fn id_set<'a>(t: Option<&'a Loaded>, column: &str) -> Option<HashSet<&'a str>> {
     let ca = t?.col(column)?.str().ok()?;
-    Some(ca.iter().flatten().map(str::to_owned).collect())
+    Some(ca.iter().flatten().collect())
 }
 
 /// Checks every table of a raw folder against the contract. `Err` only when the folder
@@ -866,19 +894,34 @@ pub fn validate_and_load(
         None
     };
 
+    let clock = std::time::Instant::now();
     let loaded: HashMap<Table, Loaded> = Table::ALL
         .iter()
         .filter_map(|&t| v.load(dir, t).map(|l| (t, l)))
         .collect();
+    tracing::debug!(
+        "validate: loaded tables in {:.2} s",
+        clock.elapsed().as_secs_f64()
+    );
     let accounts = loaded.get(&Table::Accounts);
     let account_ids = id_set(accounts, "account_id");
     for table in Table::ALL {
         if let Some(t) = loaded.get(table) {
+            let clock = std::time::Instant::now();
             v.check_columns(t, account_ids.as_ref());
+            tracing::debug!(
+                "validate: checked {table} columns in {:.2} s",
+                clock.elapsed().as_secs_f64()
+            );
         }
     }
+    let clock = std::time::Instant::now();
     if let Some(c) = loaded.get(&Table::Contacts) {
         v.check_contacts(c, accounts, catalog.as_ref());
+        tracing::debug!(
+            "validate: contact rules in {:.2} s",
+            clock.elapsed().as_secs_f64()
+        );
     }
     if let Some(p) = loaded.get(&Table::Promises) {
         v.check_promises(
@@ -888,8 +931,11 @@ pub fn validate_and_load(
     }
     if let (Some(ids), Some(states)) = (&account_ids, loaded.get(&Table::AccountStates)) {
         let with_states = id_set(Some(states), "account_id").unwrap_or_default();
-        let mut missing: Vec<&String> =
-            ids.iter().filter(|id| !with_states.contains(*id)).collect();
+        let mut missing: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !with_states.contains(id))
+            .collect();
         if !missing.is_empty() {
             missing.sort();
             let mut hits = Hits::new(v.max_examples);
@@ -899,7 +945,7 @@ pub fn validate_and_load(
                 .take(v.max_examples)
                 .map(|id| Example {
                     row: None,
-                    value: (*id).clone(),
+                    value: (*id).to_owned(),
                 })
                 .collect();
             let name = accounts.map(|a| a.name.clone()).unwrap_or_default();

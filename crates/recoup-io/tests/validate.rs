@@ -333,6 +333,12 @@ fn duplicate_ids() {
             "`A1, 2026-12-01`",
         ],
     );
+    // Keys out of order take the hash-set path: P1, P2, P1.
+    assert_error(
+        Fixture::valid().set("payments", 2, "payment_id", "P1"),
+        ProblemClass::DuplicateId,
+        &["payments.csv", "row 3", "`P1`"],
+    );
 }
 
 #[test]
