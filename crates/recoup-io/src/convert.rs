@@ -85,33 +85,42 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 
 const MAX_EXAMPLES: usize = 5;
 
-fn parse_strings<T, F>(ca: &StringChunked, parse: F) -> Result<Vec<Option<T>>, ConvertError>
-where
-    F: Fn(&str) -> Option<T>,
-{
-    let mut out = Vec::with_capacity(ca.len());
+/// Converts every non-null value with `convert`; on any failure, reports how many failed and
+/// the first few (row, shown value).
+fn convert_values<V: Copy, T>(
+    values: impl Iterator<Item = Option<V>>,
+    convert: impl Fn(V) -> Option<T>,
+    show: impl Fn(V) -> String,
+) -> Result<Vec<Option<T>>, ConvertError> {
+    let mut out = Vec::with_capacity(values.size_hint().0);
     let mut count = 0;
     let mut examples = Vec::new();
-    for (row, v) in ca.iter().enumerate() {
-        match v {
-            None => out.push(None),
-            Some(s) => match parse(s) {
-                Some(x) => out.push(Some(x)),
-                None => {
-                    count += 1;
-                    if examples.len() < MAX_EXAMPLES {
-                        examples.push((row, s.to_owned()));
-                    }
-                    out.push(None);
-                }
-            },
+    for (row, v) in values.enumerate() {
+        let Some(v) = v else {
+            out.push(None);
+            continue;
+        };
+        let converted = convert(v);
+        if converted.is_none() {
+            count += 1;
+            if examples.len() < MAX_EXAMPLES {
+                examples.push((row, show(v)));
+            }
         }
+        out.push(converted);
     }
     if count > 0 {
         Err(ConvertError::Values { count, examples })
     } else {
         Ok(out)
     }
+}
+
+fn parse_strings<T>(
+    ca: &StringChunked,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<Option<T>>, ConvertError> {
+    convert_values(ca.iter(), parse, str::to_owned)
 }
 
 fn type_error(col: &Column) -> ConvertError {
@@ -184,26 +193,7 @@ pub fn convert_column(col: &Column, ty: ColumnType) -> Result<Column, ConvertErr
             let floats = col.cast(&DataType::Float64).map_err(|_| type_error(col))?;
             let ca = floats.f64().map_err(|_| type_error(col))?;
             let whole = |v: f64| (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64);
-            let mut count = 0;
-            let mut examples = Vec::new();
-            let values: Vec<Option<i64>> = ca
-                .iter()
-                .enumerate()
-                .map(|(row, v)| {
-                    let v = v?;
-                    let w = whole(v);
-                    if w.is_none() {
-                        count += 1;
-                        if examples.len() < MAX_EXAMPLES {
-                            examples.push((row, v.to_string()));
-                        }
-                    }
-                    w
-                })
-                .collect();
-            if count > 0 {
-                return Err(ConvertError::Values { count, examples });
-            }
+            let values = convert_values(ca.iter(), whole, |v| v.to_string())?;
             Int64Chunked::from_iter_options(name, values.into_iter()).into_series()
         }
         // pandas has no date type and writes dates as timestamps at midnight: accept those.
@@ -214,31 +204,20 @@ pub fn convert_column(col: &Column, ty: ColumnType) -> Result<Column, ConvertErr
                 TimeUnit::Milliseconds => 86_400_000,
             };
             let phys = col.datetime().map_err(|_| type_error(col))?.physical();
-            let mut count = 0;
-            let mut examples = Vec::new();
-            let days: Vec<Option<i32>> = phys
-                .iter()
-                .enumerate()
-                .map(|(row, v)| {
-                    let v = v?;
-                    if v.rem_euclid(per_day) != 0 {
-                        count += 1;
-                        if examples.len() < MAX_EXAMPLES {
-                            let us = match unit {
-                                TimeUnit::Nanoseconds => v.div_euclid(1000),
-                                TimeUnit::Microseconds => v,
-                                TimeUnit::Milliseconds => v * 1000,
-                            };
-                            examples.push((row, micros_to_datetime(us).to_rfc3339()));
-                        }
-                        return None;
-                    }
-                    i32::try_from(v.div_euclid(per_day)).ok()
-                })
-                .collect();
-            if count > 0 {
-                return Err(ConvertError::Values { count, examples });
-            }
+            let midnight = |v: i64| {
+                (v.rem_euclid(per_day) == 0)
+                    .then(|| i32::try_from(v.div_euclid(per_day)).ok())
+                    .flatten()
+            };
+            let show = |v: i64| {
+                let us = match unit {
+                    TimeUnit::Nanoseconds => v.div_euclid(1000),
+                    TimeUnit::Microseconds => v,
+                    TimeUnit::Milliseconds => v * 1000,
+                };
+                micros_to_datetime(us).to_rfc3339()
+            };
+            let days = convert_values(phys.iter(), midnight, show)?;
             Int32Chunked::from_iter_options(name, days.into_iter())
                 .into_date()
                 .into_series()
