@@ -75,6 +75,24 @@ fn simulate_then_validate_and_summarise() {
     assert_eq!(before, std::fs::read(dir.join("contacts.parquet")).unwrap());
 }
 
+/// A simulated raw folder (seed 42) in a new temporary folder.
+fn simulated(accounts: u32, months: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sim");
+    let out = recoup(&[
+        "-q",
+        "simulate",
+        "--accounts",
+        &accounts.to_string(),
+        "--months",
+        &months.to_string(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (tmp, dir)
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -87,23 +105,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn validate_reports_errors_with_exit_code_1() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("sim");
-    let d = dir.to_str().unwrap();
-    assert!(
-        recoup(&[
-            "-q",
-            "simulate",
-            "--accounts",
-            "300",
-            "--months",
-            "3",
-            "--out",
-            d
-        ])
-        .status
-        .success()
-    );
+    let (tmp, dir) = simulated(300, 3);
     let broken = tmp.path().join("broken");
     copy_dir(&dir, &broken);
     std::fs::remove_file(broken.join("payments.parquet")).unwrap();
@@ -178,23 +180,8 @@ fn contract_prints_every_table_and_the_catalog() {
 
 #[test]
 fn features_writes_table_and_schema_or_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("sim");
+    let (tmp, dir) = simulated(400, 5);
     let d = dir.to_str().unwrap();
-    assert!(
-        recoup(&[
-            "-q",
-            "simulate",
-            "--accounts",
-            "400",
-            "--months",
-            "5",
-            "--out",
-            d
-        ])
-        .status
-        .success()
-    );
     let out = tmp.path().join("f.parquet");
     let o = out.to_str().unwrap();
     let r = recoup(&[

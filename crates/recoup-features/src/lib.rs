@@ -16,7 +16,6 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
-use recoup_core::ExportManifest;
 use recoup_io::{ValidationOptions, validate_and_load, write_parquet_atomic, write_text_atomic};
 
 pub use config::{FeatureConfig, parse_asof};
@@ -52,11 +51,8 @@ pub fn extract(
                 .join("\n"),
         });
     }
-    let export_at = match ExportManifest::load_from_dir(raw)? {
-        Some(m) => m.export_at,
-        None => report.export_at,
-    };
-    let tables = RawTables::from_tables(&loaded, export_at)?;
+    // The report's export instant is export.toml's (or, without one, the time of validation).
+    let tables = RawTables::from_tables(&loaded, report.export_at)?;
     drop(loaded);
     let schema = FeatureSchema::new(cfg);
     let started = std::time::Instant::now();

@@ -123,6 +123,13 @@ impl RawTables {
     }
 }
 
+/// The rows of an event table whose `column` lies in `[from, to)`.
+fn between(df: &DataFrame, column: &str, from: i64, to: i64) -> LazyFrame {
+    df.clone()
+        .lazy()
+        .filter(col(column).gt_eq(lit(from)).and(col(column).lt(lit(to))))
+}
+
 fn count(pred: Expr) -> Expr {
     pred.cast(DataType::Int64).sum()
 }
@@ -289,30 +296,14 @@ pub fn snapshot(
             .last()
             .alias("last_payment_amount"),
     ]);
-    let pays = raw
-        .payments
-        .clone()
-        .lazy()
-        .filter(
-            col("paid_us")
-                .lt(lit(a_us))
-                .and(col("paid_us").gt_eq(lit(lo_us))),
-        )
+    let pays = between(&raw.payments, "paid_us", lo_us, a_us)
         .sort(["account_id", "paid_us"], SortMultipleOptions::default())
         .group_by(key())
         .agg(pay_aggs);
 
     // Promises made before the as-of instant; kept/broken only once due before the as-of date.
     let due_before = || col("due_day").lt(lit(a_day));
-    let proms = raw
-        .promises
-        .clone()
-        .lazy()
-        .filter(
-            col("made_us")
-                .lt(lit(a_us))
-                .and(col("made_us").gt_eq(lit(lo_us))),
-        )
+    let proms = between(&raw.promises, "made_us", lo_us, a_us)
         .group_by(key())
         .agg([
             len().alias(format!("promises_made_{max}d")),
@@ -327,16 +318,8 @@ pub fn snapshot(
 
     // Contacts strictly before the as-of instant.
     let responses = response_outcomes();
-    let past_contacts = raw
-        .contacts
-        .clone()
-        .lazy()
-        .filter(
-            col("at_us")
-                .lt(lit(a_us))
-                .and(col("at_us").gt_eq(lit(lo_us)))
-                .and(col("channel").neq(lit("none"))),
-        )
+    let past_contacts = between(&raw.contacts, "at_us", lo_us, a_us)
+        .filter(col("channel").neq(lit("none")))
         .with_columns([
             is_one_of("outcome", &responses).alias("response"),
             is_one_of("outcome", &["right_party_contact", "promise_to_pay"]).alias("rpc"),
@@ -448,16 +431,8 @@ pub fn snapshot(
     let hz = cfg.label_horizon_days;
     let labelled = a_us + h * DAY_US <= raw.export_at.timestamp_micros();
     if labelled {
-        let future_pay = raw
-            .payments
-            .clone()
-            .lazy()
-            .filter(
-                col("paid_us")
-                    .gt_eq(lit(a_us))
-                    .and(col("paid_us").lt(lit(a_us + h * DAY_US)))
-                    .and(not_rev()),
-            )
+        let future_pay = between(&raw.payments, "paid_us", a_us, a_us + h * DAY_US)
+            .filter(not_rev())
             .group_by(key())
             .agg([col("amount").sum().alias("future_amount")]);
         // Monthly cycles are 28 to 31 days apart: one day of slack finds the next cycle's state.
