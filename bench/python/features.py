@@ -77,6 +77,7 @@ def features(raw, asof):
         )
     )
     nr = ~pl.col("reversed")
+    gaps = pl.col("paid_us").filter(nr).diff().cast(pl.Float64) / DAY_US
     pay_aggs = {}
     for w in WINDOWS:
         inw = (pl.col("paid_us") >= a_us - w * DAY_US) & nr
@@ -91,6 +92,9 @@ def features(raw, asof):
             **{f"reversed_payments_{mx}d": pl.col("reversed").cast(pl.Int64).sum()},
             last_pay_us=pl.col("paid_us").filter(nr).max(),
             last_payment_amount=pl.col("amount").filter(nr).last(),
+            n_paid=nr.cast(pl.Int64).sum(),
+            payment_interval_mean_days=gaps.mean(),
+            interval_std=gaps.std(ddof=1),
         )
     )
     due_before = pl.col("due_day") < a_day
@@ -123,6 +127,29 @@ def features(raw, asof):
         c_aggs[f"r_{c}"] = (on & pl.col("response")).cast(pl.Int64).sum()
         c_aggs[f"last_{c}_us"] = pl.col("at_us").filter(on).max()
     contacts = past.group_by("account_id").agg(**c_aggs, last_rpc_us=pl.col("at_us").filter(pl.col("rpc")).max())
+    # The usual response hour, in each customer's own time zone (one conversion per zone).
+    resp = (
+        past.filter(pl.col("response"))
+        .select("account_id", "at_us")
+        .join(acc.select("account_id", "time_zone"), on="account_id")
+        .collect()
+    )
+    zones = sorted(acc.select(pl.col("time_zone").unique()).collect()["time_zone"].to_list())
+    local = pl.col("at_us").cast(pl.Datetime("us", "UTC"))
+    hours = pl.concat(
+        [
+            resp.lazy()
+            .filter(pl.col("time_zone") == z)
+            .select("account_id", hour=local.dt.convert_time_zone(z).dt.hour().cast(pl.Int64))
+            for z in zones
+        ]
+    )
+    usual = (
+        hours.group_by("account_id", "hour")
+        .agg(n=pl.len())
+        .group_by("account_id")
+        .agg(usual_response_hour=pl.col("hour").sort_by(["n", "hour"], descending=[True, False]).first())
+    )
 
     f = (
         base.join(opt, on="account_id", how="left")
@@ -131,6 +158,7 @@ def features(raw, asof):
         .join(pays, on="account_id", how="left")
         .join(proms, on="account_id", how="left")
         .join(contacts, on="account_id", how="left")
+        .join(usual, on="account_id", how="left")
     )
     kept = pl.col(f"promises_kept_{mx}d").fill_null(0)
     broken = pl.col(f"promises_broken_{mx}d").fill_null(0)
@@ -144,6 +172,14 @@ def features(raw, asof):
         charged_off=pl.col("status") == "charged_off",
         utilisation=pl.when(pl.col("credit_limit") > 0).then(pl.col("balance") / pl.col("credit_limit")),
         state_age_days=pl.lit(a_day) - pl.col("state_day"),
+        payment_interval_cv=pl.when((pl.col("n_paid") >= 3) & (pl.col("payment_interval_mean_days") > 0)).then(
+            pl.col("interval_std") / pl.col("payment_interval_mean_days")
+        ),
+        **{
+            f"paid_to_due_{min(WINDOWS)}d": pl.when(pl.col("amount_due") > 0).then(
+                pl.col(f"paid_amount_{min(WINDOWS)}d").fill_null(0.0) / pl.col("amount_due")
+            )
+        },
         days_since_last_payment=(pl.lit(a_us) - pl.col("last_pay_us")).cast(pl.Float64) / DAY_US,
         promise_kept_rate=(kept + 1).cast(pl.Float64) / (kept + broken + 2).cast(pl.Float64),
         days_since_last_rpc=(pl.lit(a_us) - pl.col("last_rpc_us")).cast(pl.Float64) / DAY_US,

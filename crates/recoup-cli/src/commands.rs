@@ -107,15 +107,23 @@ pub struct ContractArgs {
     catalog: bool,
 }
 
-/// Extract point-in-time features and labels: one row per account and as-of date.
+/// Extract point-in-time features and labels.
 ///
-/// Features use only events strictly before 00:00 UTC of each as-of date (account states dated
-/// at the as-of date describe that instant and are used); labels use only events from it on,
-/// and are null when their horizon reaches past the export. The raw folder is validated first:
-/// on contract errors nothing is written. Writes OUT (parquet) and OUT.schema.json (names,
-/// dtypes, order, hash of the features).
+/// `--table snapshot` (default): one row per account and as-of date. Features use only events
+/// strictly before 00:00 UTC of each as-of date (account states dated at the as-of date
+/// describe that instant and are used); labels use only events from it on, and are null when
+/// their horizon reaches past the export.
+///
+/// `--table contacts`: one row per logged contact decision, for channel-response models, with
+/// features as of the contact instant and its response labels (see `--explain`).
+///
+/// The raw folder is validated first: on contract errors nothing is written. Writes OUT
+/// (parquet) and OUT.schema.json (names, dtypes, order, hash of the features).
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {
+    /// Which table to build.
+    #[arg(long, value_enum, default_value_t = FeatureTable::Snapshot)]
+    table: FeatureTable,
     /// Raw folder (see `recoup contract`).
     #[arg(long, required_unless_present = "explain")]
     raw: Option<PathBuf>,
@@ -125,12 +133,25 @@ pub struct FeaturesArgs {
     /// Output parquet file.
     #[arg(long, required_unless_present = "explain")]
     out: Option<PathBuf>,
-    /// TOML with asof, windows_days, label_horizon_days, rate_prior_strength.
+    /// TOML with asof, windows_days, label_horizon_days, rate_prior_strength,
+    /// contact_snapshot_every_days and a [contact_label_days] table (see docs/features.md).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Contact table: days between the snapshots the account features come from
+    /// (overrides the config).
+    #[arg(long)]
+    snapshot_every_days: Option<u32>,
     /// List every feature and label with its dtype, window and meaning, then exit.
     #[arg(long)]
     explain: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FeatureTable {
+    /// One row per account and as-of date.
+    Snapshot,
+    /// One row per logged contact decision.
+    Contacts,
 }
 
 /// Summarise a raw folder: delinquency roll rates, channel response rates, promise keeping.
@@ -377,6 +398,8 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         "attempts_call_30d",
         "response_rate_email",
         "hours_since_last_sms",
+        "usual_response_hour",
+        "payment_interval_cv",
         "promises_made_365d",
         "paid_30d",
         "cured_30d",
@@ -393,6 +416,32 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
     out!(
         "`recoup features --explain` documents all {} columns.",
         schema.columns().count()
+    );
+
+    out!("\n== 6. contact table: one row per logged contact, features as of the contact instant");
+    let started = std::time::Instant::now();
+    let contacts_path = args.out.join("contact_features.parquet");
+    let (contacts, contact_schema) =
+        recoup_features::extract_contacts(&args.out, &fcfg, &contacts_path, &|_, _| {})?;
+    out!(
+        "{} rows x {} columns ({} with window labels; account features from {} snapshots, every {} days) in {:.1} s -> {}",
+        contacts.rows,
+        contact_schema.columns().count(),
+        contacts.labelled_rows,
+        contacts.snapshots,
+        fcfg.contact_snapshot_every_days,
+        started.elapsed().as_secs_f64(),
+        contacts_path.display()
+    );
+    out!(
+        "outcomes by channel (label windows: sms/email/call/push {} days, letter {} days):\n{}",
+        fcfg.contact_label_days.sms,
+        fcfg.contact_label_days.letter,
+        recoup_features::summary::contact_outcomes_by_channel(&contacts_path)?
+    );
+    out!(
+        "`recoup features --table contacts --explain` documents its {} columns.",
+        contact_schema.columns().count()
     );
     out!(
         "\nThe tables are in {0}/ and the ground truth in {0}/truth/ (see data/README.md).",
@@ -485,9 +534,16 @@ pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
         }
         None => FeatureConfig::default(),
     };
+    let mut cfg = cfg;
+    if let Some(days) = args.snapshot_every_days {
+        cfg.contact_snapshot_every_days = days;
+    }
     cfg.check()?;
     if args.explain {
-        let schema = FeatureSchema::new(&cfg);
+        let schema = match args.table {
+            FeatureTable::Snapshot => FeatureSchema::new(&cfg),
+            FeatureTable::Contacts => FeatureSchema::contacts(&cfg),
+        };
         out!(
             "{:<32} {:<8} {:<9} {:>7}  meaning",
             "column",
@@ -512,6 +568,31 @@ pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
     let (Some(raw), Some(out)) = (args.raw, args.out) else {
         anyhow::bail!("--raw and --out are required");
     };
+    if args.table == FeatureTable::Contacts {
+        if args.asof.is_some() {
+            anyhow::bail!(
+                "--asof applies to the snapshot table; the contact table has one row per contact"
+            );
+        }
+        let started = std::time::Instant::now();
+        let bar = progress_bar("snapshots");
+        let (summary, schema) =
+            recoup_features::extract_contacts(&raw, &cfg, &out, &|done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })?;
+        bar.finish_and_clear();
+        tracing::info!(
+            "wrote {} contact rows ({} with window labels, account features from {} snapshot dates) to {} in {:.1} s (feature hash {})",
+            summary.rows,
+            summary.labelled_rows,
+            summary.snapshots,
+            out.display(),
+            started.elapsed().as_secs_f64(),
+            schema.feature_hash
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let asofs = match args.asof.as_ref().or(cfg.asof.as_ref()) {
         Some(text) => recoup_features::parse_asof(text)?,
         None => {
@@ -533,4 +614,16 @@ pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
         schema.feature_hash
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal.
+fn progress_bar(what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {what} {{bar:30}} {{pos}}/{{len}} (eta {{eta}})"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    indicatif::ProgressBar::new(0).with_style(style)
 }

@@ -18,6 +18,54 @@ pub struct FeatureConfig {
     /// Weight, in pseudo-contacts, of the portfolio-wide response rate in each account's
     /// smoothed per-channel response rate.
     pub rate_prior_strength: f64,
+    /// Contact table: account features come from snapshots taken every this many days
+    /// (00:00 UTC of days divisible by it since 1970-01-01), the latest one at or before each
+    /// contact. 1 makes them exact to the day; larger values are faster and staler.
+    pub contact_snapshot_every_days: u32,
+    /// Contact table: days after a contact in which a promise or a payment counts as its
+    /// outcome, per channel.
+    pub contact_label_days: ContactLabelDays,
+}
+
+/// The outcome window of each channel, in days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactLabelDays {
+    pub sms: u32,
+    pub email: u32,
+    pub call: u32,
+    pub letter: u32,
+    pub push: u32,
+    /// For logged decisions not to contact: the no-contact baseline.
+    pub none: u32,
+}
+
+impl Default for ContactLabelDays {
+    fn default() -> Self {
+        // Messages are read within days; a letter takes days to arrive and be acted on.
+        Self {
+            sms: 7,
+            email: 7,
+            call: 7,
+            letter: 14,
+            push: 7,
+            none: 7,
+        }
+    }
+}
+
+impl ContactLabelDays {
+    pub fn get(&self, channel: recoup_core::Channel) -> u32 {
+        use recoup_core::Channel::*;
+        match channel {
+            Sms => self.sms,
+            Email => self.email,
+            Call => self.call,
+            Letter => self.letter,
+            Push => self.push,
+            None => self.none,
+        }
+    }
 }
 
 impl Default for FeatureConfig {
@@ -27,6 +75,8 @@ impl Default for FeatureConfig {
             windows_days: vec![30, 90, 180, 365],
             label_horizon_days: 30,
             rate_prior_strength: 5.0,
+            contact_snapshot_every_days: 7,
+            contact_label_days: ContactLabelDays::default(),
         }
     }
 }
@@ -74,7 +124,29 @@ impl FeatureConfig {
                 "a positive number",
             );
         }
+        if self.contact_snapshot_every_days == 0 || self.contact_snapshot_every_days > 365 {
+            return bad(
+                "contact_snapshot_every_days",
+                self.contact_snapshot_every_days.to_string(),
+                "1 to 365",
+            );
+        }
+        for &c in recoup_core::Channel::ALL {
+            let d = self.contact_label_days.get(c);
+            if d == 0 || d > 365 {
+                return bad(
+                    &format!("contact_label_days.{c}"),
+                    d.to_string(),
+                    "1 to 365",
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// The shortest look-back window.
+    pub fn min_window(&self) -> u32 {
+        self.windows_days.iter().copied().min().unwrap_or(30)
     }
 
     /// The longest look-back window: no event older than this feeds a feature.

@@ -30,4 +30,6 @@ pub enum FeatureError {
     Table(#[from] recoup_io::TableError),
     #[error(transparent)]
     Contract(#[from] recoup_core::ContractError),
+    #[error(transparent)]
+    UnknownName(#[from] recoup_core::vocab::UnknownName),
 }

@@ -7,6 +7,7 @@
 //! types, orders and hashes the columns; it is written beside every output.
 
 pub mod config;
+pub mod contact_table;
 pub mod error;
 pub mod schema;
 pub mod snapshot;
@@ -18,19 +19,14 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use recoup_io::{ValidationOptions, validate_and_load, write_parquet_atomic, write_text_atomic};
 
-pub use config::{FeatureConfig, parse_asof};
+pub use config::{ContactLabelDays, FeatureConfig, parse_asof};
+pub use contact_table::ContactTableSummary;
 pub use error::FeatureError;
 pub use schema::{FeatureSchema, FeatureSpec};
 pub use snapshot::RawTables;
 
-/// Validates `raw` (stopping on contract errors, before anything is written), then computes
-/// the snapshot table for every as-of date, in order.
-pub fn extract(
-    raw: &Path,
-    asofs: &[NaiveDate],
-    cfg: &FeatureConfig,
-) -> Result<(DataFrame, FeatureSchema), FeatureError> {
-    cfg.check()?;
+/// Validates and loads a raw folder, stopping on contract errors.
+pub fn load_raw(raw: &Path) -> Result<RawTables, FeatureError> {
     let started = std::time::Instant::now();
     let (report, loaded) = validate_and_load(raw, &ValidationOptions::default())?;
     tracing::info!(
@@ -52,8 +48,18 @@ pub fn extract(
         });
     }
     // The report's export instant is export.toml's (or, without one, the time of validation).
-    let tables = RawTables::from_tables(&loaded, report.export_at)?;
-    drop(loaded);
+    RawTables::from_tables(&loaded, report.export_at)
+}
+
+/// Validates `raw` (stopping on contract errors, before anything is written), then computes
+/// the snapshot table for every as-of date, in order.
+pub fn extract(
+    raw: &Path,
+    asofs: &[NaiveDate],
+    cfg: &FeatureConfig,
+) -> Result<(DataFrame, FeatureSchema), FeatureError> {
+    cfg.check()?;
+    let tables = load_raw(raw)?;
     let schema = FeatureSchema::new(cfg);
     let started = std::time::Instant::now();
     let mut out: Option<DataFrame> = None;
@@ -84,6 +90,32 @@ pub fn extract(
 /// Writes the table as parquet and its schema as `<out>.schema.json`, each atomically.
 pub fn write(df: &mut DataFrame, schema: &FeatureSchema, out: &Path) -> Result<(), FeatureError> {
     write_parquet_atomic(df, out)?;
+    write_schema(schema, out)
+}
+
+/// Validates `raw`, then streams its contact table to `out` and the schema beside it.
+/// `progress(done, total)` is called as snapshot dates complete.
+pub fn extract_contacts(
+    raw: &Path,
+    cfg: &FeatureConfig,
+    out: &Path,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(ContactTableSummary, FeatureSchema), FeatureError> {
+    cfg.check()?;
+    let tables = load_raw(raw)?;
+    let started = std::time::Instant::now();
+    let (summary, schema) = contact_table::write_contact_table(&tables, cfg, out, progress)?;
+    write_schema(&schema, out)?;
+    tracing::info!(
+        "wrote {} contact rows ({} snapshot dates) in {:.1} s",
+        summary.rows,
+        summary.snapshots,
+        started.elapsed().as_secs_f64()
+    );
+    Ok((summary, schema))
+}
+
+fn write_schema(schema: &FeatureSchema, out: &Path) -> Result<(), FeatureError> {
     let json = serde_json::to_string_pretty(schema).map_err(|e| FeatureError::Config {
         file: FeatureSchema::path_for(out),
         message: e.to_string(),

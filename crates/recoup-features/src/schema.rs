@@ -19,6 +19,8 @@ pub enum Dtype {
     Bool,
     String,
     Date,
+    /// Instant in UTC, microseconds.
+    Timestamp,
 }
 
 impl fmt::Display for Dtype {
@@ -29,6 +31,7 @@ impl fmt::Display for Dtype {
             Dtype::Bool => "bool",
             Dtype::String => "string",
             Dtype::Date => "date",
+            Dtype::Timestamp => "timestamp",
         })
     }
 }
@@ -81,6 +84,7 @@ pub fn key_specs() -> Vec<FeatureSpec> {
 pub fn feature_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
     use Dtype::*;
     let max = cfg.max_window();
+    let min = cfg.min_window();
     let mut v = vec![
         spec(
             "balance",
@@ -231,6 +235,27 @@ pub fn feature_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
             "Amount of the last non-reversed payment; null if none in the window.",
         ),
         spec(
+            "payment_interval_mean_days",
+            Float64,
+            "payments",
+            Some(max),
+            "Mean days between consecutive non-reversed payments in the window; null with fewer than 2.",
+        ),
+        spec(
+            "payment_interval_cv",
+            Float64,
+            "payments",
+            Some(max),
+            "Regularity: standard deviation (n - 1) over mean of those intervals, 0 for a metronome; null with fewer than 3 payments.",
+        ),
+        spec(
+            format!("paid_to_due_{min}d"),
+            Float64,
+            "payments",
+            Some(min),
+            "Non-reversed payments in the shortest window over the amount due now; null when nothing is due.",
+        ),
+        spec(
             format!("promises_made_{max}d"),
             Int64,
             "promises",
@@ -301,6 +326,13 @@ pub fn feature_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
         ));
     }
     v.push(spec(
+        "usual_response_hour",
+        Int64,
+        "contacts",
+        Some(max),
+        "The customer's usual response hour: the most frequent local hour (0-23, in the account's time zone) of responses in the window, the earliest on ties; null without responses.",
+    ));
+    v.push(spec(
         "days_since_last_rpc",
         Float64,
         "contacts",
@@ -345,11 +377,209 @@ pub fn label_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
     ]
 }
 
+/// The columns of the contact table before the account features: the contact itself.
+pub fn contact_key_specs() -> Vec<FeatureSpec> {
+    use Dtype::*;
+    vec![
+        spec(
+            "contact_id",
+            String,
+            "key",
+            None,
+            "Contact (or logged decision not to contact).",
+        ),
+        spec("account_id", String, "key", None, "Account."),
+        spec(
+            "contacted_at",
+            Timestamp,
+            "key",
+            None,
+            "Instant of the contact (UTC): features use events strictly before it, labels events from it on.",
+        ),
+        spec(
+            "channel",
+            String,
+            "descriptor",
+            None,
+            "Channel, `none` for a decision not to contact.",
+        ),
+        spec(
+            "treatment_id",
+            String,
+            "descriptor",
+            None,
+            "Treatment of the catalog.",
+        ),
+        spec(
+            "policy_arm",
+            String,
+            "descriptor",
+            None,
+            "Part of the logging policy that chose the treatment.",
+        ),
+        spec(
+            "propensity",
+            Float64,
+            "descriptor",
+            None,
+            "Probability the logging policy gave the chosen treatment.",
+        ),
+        spec(
+            "snapshot_as_of",
+            Date,
+            "descriptor",
+            None,
+            "As-of date of the snapshot the account features come from: the latest snapshot date at or before the contact.",
+        ),
+        spec(
+            "label_window_days",
+            Int64,
+            "descriptor",
+            None,
+            "Days after the contact that the window labels look at (per channel, `contact_label_days`).",
+        ),
+    ]
+}
+
+/// Features computed exactly at each contact instant, ahead of the snapshot features.
+pub fn contact_feature_specs(cfg: &FeatureConfig) -> Vec<FeatureSpec> {
+    use Dtype::*;
+    let max = cfg.max_window();
+    vec![
+        spec(
+            "local_hour",
+            Int64,
+            "contact",
+            None,
+            "Hour of the contact (0-23) in the customer's time zone.",
+        ),
+        spec(
+            "local_weekday",
+            Int64,
+            "contact",
+            None,
+            "Day of the week of the contact in the customer's time zone, 1 = Monday ... 7 = Sunday.",
+        ),
+        spec(
+            "hours_since_snapshot",
+            Float64,
+            "contact",
+            None,
+            "Hours from the snapshot's as-of instant to the contact: how old the account features are.",
+        ),
+        spec(
+            "hours_since_prev_contact",
+            Float64,
+            "contact",
+            None,
+            "Hours since the previous contact attempt on any channel (not `none`); null if none before.",
+        ),
+        spec(
+            "hours_since_prev_same_channel",
+            Float64,
+            "contact",
+            None,
+            "Hours since the previous contact on this channel; null if none before.",
+        ),
+        spec(
+            "attempts_any_channel_7d",
+            Int64,
+            "contact",
+            Some(7),
+            "Contact attempts on any channel (not `none`) in the 7 days before the contact.",
+        ),
+        spec(
+            "attempts_same_channel_7d",
+            Int64,
+            "contact",
+            Some(7),
+            "Contacts on this channel in the 7 days before the contact.",
+        ),
+        spec(
+            format!("attempts_same_channel_{max}d"),
+            Int64,
+            "contact",
+            Some(max),
+            "Contacts on this channel in the window before the contact.",
+        ),
+        spec(
+            format!("responses_same_channel_{max}d"),
+            Int64,
+            "contact",
+            Some(max),
+            "Responses (open, click, right-party contact, promise) to this channel in the window before the contact.",
+        ),
+        spec(
+            "hours_since_last_payment",
+            Float64,
+            "contact",
+            Some(max),
+            "Hours since the last non-reversed payment before the contact; null if none in the window.",
+        ),
+    ]
+}
+
+/// The labels of the contact table.
+pub fn contact_label_specs() -> Vec<FeatureSpec> {
+    use Dtype::*;
+    vec![
+        spec(
+            "responded",
+            Bool,
+            "label",
+            None,
+            "The contact's outcome is a response: opened, clicked, right-party contact or promise to pay. Null for `none`.",
+        ),
+        spec(
+            "right_party",
+            Bool,
+            "label",
+            None,
+            "The contact reached the customer: right-party contact or promise to pay. Null for `none`.",
+        ),
+        spec(
+            "opted_out",
+            Bool,
+            "label",
+            None,
+            "The customer opted out of the channel in this contact. Null for `none`.",
+        ),
+        spec(
+            "promise_in_window",
+            Bool,
+            "label",
+            None,
+            "A promise to pay was made in the label window from the contact instant; null when the window reaches past the export.",
+        ),
+        spec(
+            "paid_in_window",
+            Bool,
+            "label",
+            None,
+            "A non-reversed payment in the label window; null when the window reaches past the export.",
+        ),
+        spec(
+            "amount_paid_in_window",
+            Float64,
+            "label",
+            None,
+            "Sum of non-reversed payments in the label window; null when the window reaches past the export.",
+        ),
+    ]
+}
+
+/// Which table a schema describes.
+pub const SNAPSHOT_TABLE: &str = "account_snapshot";
+/// See [`SNAPSHOT_TABLE`].
+pub const CONTACT_TABLE: &str = "contacts";
+
 /// A named, ordered, typed set of columns with a stable hash of the feature part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSchema {
     pub format_version: u32,
     pub producer: String,
+    /// [`SNAPSHOT_TABLE`] or [`CONTACT_TABLE`].
+    pub table: String,
     /// FNV-1a 64 of `name:dtype\n` for every feature, in order (hex).
     pub feature_hash: String,
     pub keys: Vec<FeatureSpec>,
@@ -366,8 +596,37 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 impl FeatureSchema {
+    /// The account snapshot table.
     pub fn new(cfg: &FeatureConfig) -> Self {
-        let features = feature_specs(cfg);
+        Self::assemble(
+            SNAPSHOT_TABLE,
+            cfg,
+            key_specs(),
+            feature_specs(cfg),
+            label_specs(cfg),
+        )
+    }
+
+    /// The contact table: contact-instant features, then the snapshot features.
+    pub fn contacts(cfg: &FeatureConfig) -> Self {
+        let mut features = contact_feature_specs(cfg);
+        features.extend(feature_specs(cfg));
+        Self::assemble(
+            CONTACT_TABLE,
+            cfg,
+            contact_key_specs(),
+            features,
+            contact_label_specs(),
+        )
+    }
+
+    fn assemble(
+        table: &str,
+        cfg: &FeatureConfig,
+        keys: Vec<FeatureSpec>,
+        features: Vec<FeatureSpec>,
+        labels: Vec<FeatureSpec>,
+    ) -> Self {
         let canonical: String = features
             .iter()
             .map(|f| format!("{}:{}\n", f.name, f.dtype))
@@ -375,10 +634,11 @@ impl FeatureSchema {
         Self {
             format_version: SCHEMA_FORMAT_VERSION,
             producer: format!("recoup-features {}", env!("CARGO_PKG_VERSION")),
+            table: table.to_owned(),
             feature_hash: format!("{:016x}", fnv1a(&canonical)),
-            keys: key_specs(),
+            keys,
             features,
-            labels: label_specs(cfg),
+            labels,
             config: cfg.clone(),
         }
     }

@@ -25,6 +25,8 @@ pub struct RawTables {
     pub contacts: DataFrame,
     pub promises: DataFrame,
     pub export_at: DateTime<Utc>,
+    /// The distinct time zones of `accounts`, sorted.
+    pub time_zones: Vec<String>,
 }
 
 fn micros(df: &DataFrame, name: &str, alias: &str) -> PolarsResult<Column> {
@@ -75,6 +77,7 @@ impl RawTables {
             "credit_limit",
             "original_principal",
             "autopay_enrolled",
+            "time_zone",
         ];
         let consent: Vec<String> = CHANNELS.iter().map(|c| format!("consent_{c}")).collect();
         acc_cols.extend(consent.iter().map(String::as_str));
@@ -100,7 +103,15 @@ impl RawTables {
         let c = get(Table::Contacts)?;
         let contacts = pick(
             c,
-            &["account_id", "channel", "outcome"],
+            &[
+                "contact_id",
+                "account_id",
+                "channel",
+                "treatment_id",
+                "outcome",
+                "policy_arm",
+                "propensity",
+            ],
             vec![micros(c, "contacted_at", "at_us")?],
         )?;
         let r = get(Table::Promises)?;
@@ -112,7 +123,18 @@ impl RawTables {
                 days(r, "due_on", "due_day")?,
             ],
         )?;
+        let mut time_zones: Vec<String> = accounts
+            .column("time_zone")?
+            .str()?
+            .iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        time_zones.shrink_to_fit();
         Ok(Self {
+            time_zones,
             accounts,
             states,
             payments,
@@ -150,14 +172,87 @@ fn response_outcomes() -> Vec<&'static str> {
         .collect()
 }
 
-fn polars_dtype(d: Dtype) -> DataType {
+pub(crate) fn polars_dtype(d: Dtype) -> DataType {
     match d {
         Dtype::Float64 => DataType::Float64,
         Dtype::Int64 => DataType::Int64,
         Dtype::Bool => DataType::Boolean,
         Dtype::String => DataType::String,
         Dtype::Date => DataType::Date,
+        Dtype::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
     }
+}
+
+/// Per account, the most frequent local hour of the responses among `past_contacts` (earliest
+/// hour on ties). Local time is the account's IANA zone, converted once per distinct zone.
+fn usual_response_hour(raw: &RawTables, past_contacts: LazyFrame) -> PolarsResult<LazyFrame> {
+    let responses = past_contacts
+        .filter(col("response"))
+        .select([col("account_id"), col("at_us")])
+        .join(
+            raw.accounts
+                .clone()
+                .lazy()
+                .select([col("account_id"), col("time_zone")]),
+            [col("account_id")],
+            [col("account_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()?;
+    let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let mut per_zone = Vec::with_capacity(raw.time_zones.len());
+    for zone in &raw.time_zones {
+        let tz = TimeZone::opt_try_new(Some(zone.as_str()))?.unwrap_or(TimeZone::UTC);
+        per_zone.push(
+            responses
+                .clone()
+                .lazy()
+                .filter(col("time_zone").eq(lit(zone.as_str())))
+                .select([
+                    col("account_id"),
+                    col("at_us")
+                        .cast(utc.clone())
+                        .dt()
+                        .convert_time_zone(tz)
+                        .dt()
+                        .hour()
+                        .cast(DataType::Int64)
+                        .alias("hour"),
+                ]),
+        );
+    }
+    let hours = if per_zone.is_empty() {
+        DataFrame::new(
+            0,
+            vec![
+                Column::new_empty("account_id".into(), &DataType::String),
+                Column::new_empty("hour".into(), &DataType::Int64),
+            ],
+        )?
+        .lazy()
+    } else {
+        concat(per_zone, UnionArgs::default())?
+    };
+    Ok(hours
+        .group_by([col("account_id"), col("hour")])
+        .agg([len().alias("n")])
+        .group_by([col("account_id")])
+        .agg([col("hour")
+            .sort_by(
+                [col("n"), col("hour")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .first()
+            .alias("usual_response_hour")]))
+}
+
+/// Which rows and columns a snapshot computes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SnapshotScope<'a> {
+    /// Only these accounts (a frame with an `account_id` column); all open ones when `None`.
+    pub accounts: Option<&'a DataFrame>,
+    /// Leave the label columns out (their values would be null anyway past the export).
+    pub without_labels: bool,
 }
 
 /// Features (and labels where the horizon is complete) for one as-of date.
@@ -166,6 +261,17 @@ pub fn snapshot(
     asof: NaiveDate,
     cfg: &FeatureConfig,
     schema: &FeatureSchema,
+) -> Result<DataFrame, FeatureError> {
+    snapshot_scoped(raw, asof, cfg, schema, SnapshotScope::default())
+}
+
+/// [`snapshot`] restricted to some accounts and, optionally, without labels.
+pub fn snapshot_scoped(
+    raw: &RawTables,
+    asof: NaiveDate,
+    cfg: &FeatureConfig,
+    schema: &FeatureSchema,
+    scope: SnapshotScope<'_>,
 ) -> Result<DataFrame, FeatureError> {
     let a_day = i64::from(date_to_days(asof));
     let a_us = a_day * DAY_US;
@@ -191,12 +297,20 @@ pub fn snapshot(
                 .alias(format!("product_{p}")),
         );
     }
-    let base = raw
+    let mut base = raw
         .accounts
         .clone()
         .lazy()
         .filter(col("opened_day").lt_eq(lit(a_day)))
         .with_columns(account_exprs);
+    if let Some(only) = scope.accounts {
+        base = base.join(
+            only.clone().lazy().select([col("account_id")]),
+            key(),
+            key(),
+            JoinArgs::new(JoinType::Inner),
+        );
+    }
 
     // Consent lost after the as-of instant was still there at it.
     let opt_outs = raw
@@ -276,6 +390,10 @@ pub fn snapshot(
 
     // Payments strictly before the as-of instant, within the longest window.
     let not_rev = || col("reversed").not();
+    let interval_days = || {
+        let paid = col("paid_us").filter(not_rev());
+        (paid.clone() - paid.shift(lit(1))).cast(DataType::Float64) / lit(DAY_US as f64)
+    };
     let mut pay_aggs = Vec::new();
     for &w in &windows {
         let inw = col("paid_us").gt_eq(lit(a_us - w * DAY_US)).and(not_rev());
@@ -295,6 +413,9 @@ pub fn snapshot(
             .filter(not_rev())
             .last()
             .alias("last_payment_amount"),
+        count(not_rev()).alias("n_paid"),
+        interval_days().mean().alias("payment_interval_mean_days"),
+        interval_days().std(1).alias("interval_std"),
     ]);
     let pays = between(&raw.payments, "paid_us", lo_us, a_us)
         .sort(["account_id", "paid_us"], SortMultipleOptions::default())
@@ -365,6 +486,7 @@ pub fn snapshot(
         );
     }
     contact_aggs.push(col("at_us").filter(col("rpc")).max().alias("last_rpc_us"));
+    let usual_hour = usual_response_hour(raw, past_contacts.clone())?;
     let contacts = past_contacts.group_by(key()).agg(contact_aggs);
 
     let mut frame = base
@@ -373,7 +495,8 @@ pub fn snapshot(
         .join(window_states, key(), key(), left())
         .join(pays, key(), key(), left())
         .join(proms, key(), key(), left())
-        .join(contacts, key(), key(), left());
+        .join(contacts, key(), key(), left())
+        .join(usual_hour, key(), key(), left());
 
     let k = cfg.rate_prior_strength;
     let mut derived = vec![
@@ -390,6 +513,21 @@ pub fn snapshot(
             .otherwise(lit(NULL))
             .alias("utilisation"),
         (lit(a_day) - col("state_day")).alias("state_age_days"),
+        when(
+            col("n_paid")
+                .gt_eq(lit(3))
+                .and(col("payment_interval_mean_days").gt(lit(0.0))),
+        )
+        .then(col("interval_std") / col("payment_interval_mean_days"))
+        .otherwise(lit(NULL))
+        .alias("payment_interval_cv"),
+        when(col("amount_due").gt(lit(0.0)))
+            .then(
+                col(format!("paid_amount_{}d", cfg.min_window())).fill_null(lit(0.0))
+                    / col("amount_due"),
+            )
+            .otherwise(lit(NULL))
+            .alias(format!("paid_to_due_{}d", cfg.min_window())),
         ((lit(a_us) - col("last_pay_us")).cast(DataType::Float64) / lit(DAY_US as f64))
             .alias("days_since_last_payment"),
         ((col(format!("promises_kept_{max}d")).fill_null(lit(0)) + lit(1)).cast(DataType::Float64)
@@ -429,7 +567,7 @@ pub fn snapshot(
     // Labels, when the whole horizon lies before the export.
     let h = i64::from(cfg.label_horizon_days);
     let hz = cfg.label_horizon_days;
-    let labelled = a_us + h * DAY_US <= raw.export_at.timestamp_micros();
+    let labelled = !scope.without_labels && a_us + h * DAY_US <= raw.export_at.timestamp_micros();
     if labelled {
         let future_pay = between(&raw.payments, "paid_us", a_us, a_us + h * DAY_US)
             .filter(not_rev())
@@ -489,6 +627,7 @@ pub fn snapshot(
     // Counts of accounts with no events are 0, not null.
     let select: Vec<Expr> = schema
         .columns()
+        .filter(|s| !(scope.without_labels && s.family == "label"))
         .map(|s| {
             let dt = polars_dtype(s.dtype);
             let zero_fill = s.family != "label"

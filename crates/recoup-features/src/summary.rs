@@ -39,3 +39,25 @@ pub fn past_due_sample(df: &DataFrame, columns: &[&str], n: usize) -> PolarsResu
         .limit(n as IdxSize)
         .collect()
 }
+
+/// Per channel of a contact table file: rows, and the mean of each label among rows where it
+/// is not null (response, right-party contact, promise and payment in the label window).
+pub fn contact_outcomes_by_channel(path: &std::path::Path) -> PolarsResult<DataFrame> {
+    let rate = |name: &str| {
+        col(name)
+            .cast(DataType::Float64)
+            .mean()
+            .alias(format!("{name}_rate"))
+    };
+    LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())?
+        .group_by([col("channel")])
+        .agg([
+            len().alias("contacts"),
+            rate("responded"),
+            rate("right_party"),
+            rate("promise_in_window"),
+            rate("paid_in_window"),
+        ])
+        .sort(["channel"], SortMultipleOptions::default())
+        .collect()
+}

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recoup_core::{Channel, ContactOutcome, Table, TreatmentCatalog};
-use recoup_features::{FeatureConfig, FeatureSchema, extract};
+use recoup_features::{FeatureConfig, FeatureSchema, extract, extract_contacts};
 use recoup_sim::{OutputOptions, SimConfig, simulate};
 
 const DAY_US: i64 = 86_400_000_000;
@@ -62,7 +62,15 @@ fn append_future_events(from: &Path, to: &Path, asof: NaiveDate, n: usize, seed:
             c
         })
         .collect();
-    let when = |rng: &mut ChaCha8Rng| rng.random_range(a_us..export);
+    // Half the events land in the first week after the as-of instant, where a leak from the
+    // last contacts before it would show.
+    let when = |rng: &mut ChaCha8Rng| {
+        if rng.random_bool(0.5) {
+            rng.random_range(a_us..(a_us + 7 * DAY_US).min(export))
+        } else {
+            rng.random_range(a_us..export)
+        }
+    };
     let pick = |rng: &mut ChaCha8Rng| rng.random_range(0..ids.len());
 
     let mut payments = recoup_io::read_table(from, Table::Payments).unwrap();
@@ -198,6 +206,22 @@ fn features_only(df: &DataFrame, schema: &FeatureSchema) -> DataFrame {
     df.select(names).unwrap()
 }
 
+/// The keys and features of the contact table rows before `a_us`.
+fn contact_features_before(raw: &Path, a_us: i64, out: &Path) -> DataFrame {
+    let (_, schema) = extract_contacts(raw, &FeatureConfig::default(), out, &|_, _| {}).unwrap();
+    let df = ParquetReader::new(std::fs::File::open(out).unwrap())
+        .finish()
+        .unwrap();
+    let keep = df
+        .column("contacted_at")
+        .unwrap()
+        .datetime()
+        .unwrap()
+        .physical()
+        .lt(a_us);
+    features_only(&df.filter(&keep).unwrap(), &schema)
+}
+
 #[test]
 fn events_at_or_after_the_asof_change_no_feature() {
     let tmp = tempfile::tempdir().unwrap();
@@ -215,9 +239,18 @@ fn events_at_or_after_the_asof_change_no_feature() {
         &OutputOptions::default(),
     )
     .unwrap();
-    let asof = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    // Mid-cycle, the day after the simulator's first decision day: recent contacts sit just
+    // before the as-of instant, where a leak would show.
+    let asof = NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
     let fc = FeatureConfig::default();
     let (before, schema) = extract(&base, &[asof], &fc).unwrap();
+    let a_us = recoup_io::convert::date_to_days(asof) as i64 * DAY_US;
+    let contacts_before = contact_features_before(&base, a_us, &tmp.path().join("base.parquet"));
+    assert!(
+        contacts_before.height() > 500,
+        "{}",
+        contacts_before.height()
+    );
     let mut labels_changed = false;
     for seed in 0..3 {
         let changed = tmp.path().join(format!("changed{seed}"));
@@ -232,6 +265,16 @@ fn events_at_or_after_the_asof_change_no_feature() {
             assert!(
                 c.equals_missing(other),
                 "feature `{}` changed after appending future events (seed {seed})",
+                c.name()
+            );
+        }
+        // The contact table: every contact before the as-of instant keeps its features.
+        let contacts_after =
+            contact_features_before(&changed, a_us, &tmp.path().join(format!("c{seed}.parquet")));
+        for c in contacts_before.columns() {
+            assert!(
+                c.equals_missing(contacts_after.column(c.name()).unwrap()),
+                "contact feature `{}` changed after appending future events (seed {seed})",
                 c.name()
             );
         }

@@ -127,11 +127,17 @@ impl ParquetTableWriter {
 
     pub fn write(&mut self, df: &DataFrame) -> Result<(), TableError> {
         self.rows += df.height();
-        self.writer
-            .as_mut()
-            .expect("open until finish")
-            .write_batch(df)
-            .map_err(|e| TableError::polars(&self.dest, e))
+        let writer = self.writer.as_mut().expect("open until finish");
+        // The batched writer needs every column cut into the same chunks (joins and filters
+        // can leave them uneven).
+        let result = if df.should_rechunk() {
+            let mut aligned = df.clone();
+            aligned.align_chunks_par();
+            writer.write_batch(&aligned)
+        } else {
+            writer.write_batch(df)
+        };
+        result.map_err(|e| TableError::polars(&self.dest, e))
     }
 
     /// Writes the footer and renames the file into place; returns the number of rows written.
