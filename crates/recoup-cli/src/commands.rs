@@ -144,6 +144,9 @@ pub struct FeaturesArgs {
     /// List every feature and label with its dtype, window and meaning, then exit.
     #[arg(long)]
     explain: bool,
+    /// With --explain: Markdown tables of both tables (as in docs/features.md).
+    #[arg(long, requires = "explain")]
+    markdown: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -539,6 +542,13 @@ pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
         cfg.contact_snapshot_every_days = days;
     }
     cfg.check()?;
+    if args.explain && args.markdown {
+        out!(
+            "{}",
+            recoup_features::schema::features_markdown(&cfg).trim_end()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.explain {
         let schema = match args.table {
             FeatureTable::Snapshot => FeatureSchema::new(&cfg),

@@ -658,3 +658,53 @@ impl FeatureSchema {
         output.with_file_name(name)
     }
 }
+
+/// Markdown tables of the snapshot and contact tables' columns for the default settings, kept
+/// in `docs/features.md` (`recoup features --explain --markdown` prints it).
+pub fn features_markdown(cfg: &FeatureConfig) -> String {
+    let mut out = String::new();
+    for (title, schema) in [
+        (
+            "Account snapshot table (`--table snapshot`)",
+            FeatureSchema::new(cfg),
+        ),
+        (
+            "Contact table (`--table contacts`)",
+            FeatureSchema::contacts(cfg),
+        ),
+    ] {
+        out.push_str(&format!(
+            "### {title}\n\nFeature hash `{}` ({} features, {} columns in all).\n\n| column | dtype | family | window | meaning |\n|---|---|---|---|---|\n",
+            schema.feature_hash,
+            schema.features.len(),
+            schema.columns().count()
+        ));
+        for f in schema.columns() {
+            let w = f.window_days.map_or_else(String::new, |w| format!("{w} d"));
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {w} | {} |\n",
+                f.name, f.dtype, f.family, f.doc
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod docs_sync {
+    /// `docs/features.md` carries the generated tables between markers; regenerate them with
+    /// `recoup features --explain --markdown` when a feature changes.
+    #[test]
+    fn features_doc_matches_the_schema() {
+        let doc = include_str!("../../../docs/features.md");
+        let begin = "<!-- features:begin -->\n";
+        let start = doc.find(begin).expect("begin marker") + begin.len();
+        let end = doc.find("<!-- features:end -->").expect("end marker");
+        assert!(
+            doc[start..end].trim_end()
+                == super::features_markdown(&crate::FeatureConfig::default()).trim_end(),
+            "docs/features.md is out of date: replace the part between the markers with `recoup features --explain --markdown`"
+        );
+    }
+}

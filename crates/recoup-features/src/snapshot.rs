@@ -4,7 +4,8 @@
 //! so every window bound is a plain integer comparison: an event at `t` feeds the features of
 //! as-of instant `a` iff `a - window <= t < a`, and the labels iff `a <= t < a + horizon`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
 use polars::prelude::*;
 use recoup_core::{ContactOutcome, Product, Table};
 use recoup_io::convert::date_to_days;
@@ -16,7 +17,9 @@ use crate::schema::{CHANNELS, Dtype, FeatureSchema};
 const DAY_US: i64 = 86_400_000_000;
 const HOUR_US: f64 = 3_600_000_000.0;
 
-/// The raw tables prepared for queries (timestamps as `*_us`, dates as `*_day`).
+/// The raw tables prepared for queries (timestamps as `*_us`, dates as `*_day`). Every table
+/// also has `acc_ix`, the account's row in `accounts` (u32): queries group, sort and join on it
+/// instead of hashing and comparing id strings.
 #[derive(Debug, Clone)]
 pub struct RawTables {
     pub accounts: DataFrame,
@@ -27,6 +30,8 @@ pub struct RawTables {
     pub export_at: DateTime<Utc>,
     /// The distinct time zones of `accounts`, sorted.
     pub time_zones: Vec<String>,
+    /// The time zone of each account, by `acc_ix`.
+    pub zones: Vec<Tz>,
 }
 
 fn micros(df: &DataFrame, name: &str, alias: &str) -> PolarsResult<Column> {
@@ -46,6 +51,35 @@ fn days(df: &DataFrame, name: &str, alias: &str) -> PolarsResult<Column> {
         .cast(&DataType::Int64)
         .map(|s| s.with_name(alias.into()).into_column())
 }
+
+/// The row in `accounts` of each value of `df.account_id`; null for an id not in `accounts`
+/// (validation reports those before any query runs).
+fn account_index(
+    df: &DataFrame,
+    index: &std::collections::HashMap<&str, u32>,
+) -> PolarsResult<Column> {
+    let ids = df.column("account_id")?.str()?;
+    // Rows of one account are usually neighbours: each run of equal ids is looked up once.
+    let mut prev: Option<(&str, Option<u32>)> = None;
+    let ix: UInt32Chunked = ids
+        .iter()
+        .map(|id| {
+            let id = id?;
+            match prev {
+                Some((p, ix)) if p == id => ix,
+                _ => {
+                    let ix = index.get(id).copied();
+                    prev = Some((id, ix));
+                    ix
+                }
+            }
+        })
+        .collect();
+    Ok(ix.with_name(ACC_IX.into()).into_column())
+}
+
+/// The integer account key of every prepared table.
+pub(crate) const ACC_IX: &str = "acc_ix";
 
 fn pick(df: &DataFrame, names: &[&str], extra: Vec<Column>) -> PolarsResult<DataFrame> {
     let mut cols: Vec<Column> = names
@@ -81,7 +115,19 @@ impl RawTables {
         ];
         let consent: Vec<String> = CHANNELS.iter().map(|c| format!("consent_{c}")).collect();
         acc_cols.extend(consent.iter().map(String::as_str));
-        let accounts = pick(a, &acc_cols, vec![days(a, "opened_on", "opened_day")?])?;
+        let index: std::collections::HashMap<&str, u32> = a
+            .column("account_id")?
+            .str()?
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| Some((id?, i as u32)))
+            .collect();
+        let ix = |df: &DataFrame| account_index(df, &index);
+        let accounts = pick(
+            a,
+            &acc_cols,
+            vec![days(a, "opened_on", "opened_day")?, ix(a)?],
+        )?;
         let s = get(Table::AccountStates)?;
         let states = pick(
             s,
@@ -92,13 +138,13 @@ impl RawTables {
                 "amount_due",
                 "days_past_due",
             ],
-            vec![days(s, "as_of", "as_of_day")?],
+            vec![days(s, "as_of", "as_of_day")?, ix(s)?],
         )?;
         let p = get(Table::Payments)?;
         let payments = pick(
             p,
             &["account_id", "amount", "reversed"],
-            vec![micros(p, "paid_at", "paid_us")?],
+            vec![micros(p, "paid_at", "paid_us")?, ix(p)?],
         )?;
         let c = get(Table::Contacts)?;
         let contacts = pick(
@@ -112,7 +158,7 @@ impl RawTables {
                 "policy_arm",
                 "propensity",
             ],
-            vec![micros(c, "contacted_at", "at_us")?],
+            vec![micros(c, "contacted_at", "at_us")?, ix(c)?],
         )?;
         let r = get(Table::Promises)?;
         let promises = pick(
@@ -121,6 +167,7 @@ impl RawTables {
             vec![
                 micros(r, "made_at", "made_us")?,
                 days(r, "due_on", "due_day")?,
+                ix(r)?,
             ],
         )?;
         let mut time_zones: Vec<String> = accounts
@@ -133,7 +180,23 @@ impl RawTables {
             .into_iter()
             .collect();
         time_zones.shrink_to_fit();
+        let mut parsed = std::collections::HashMap::new();
+        for zone in &time_zones {
+            let tz = zone.parse::<Tz>().map_err(|_| FeatureError::InvalidInput {
+                dir: std::path::PathBuf::new(),
+                count: 1,
+                first: format!("accounts.time_zone: `{zone}` is not an IANA time zone name"),
+            })?;
+            parsed.insert(zone.as_str(), tz);
+        }
+        let zones = accounts
+            .column("time_zone")?
+            .str()?
+            .iter()
+            .map(|z| z.and_then(|z| parsed.get(z).copied()).unwrap_or(Tz::UTC))
+            .collect();
         Ok(Self {
+            zones,
             time_zones,
             accounts,
             states,
@@ -183,67 +246,43 @@ pub(crate) fn polars_dtype(d: Dtype) -> DataType {
     }
 }
 
-/// Per account, the most frequent local hour of the responses among `past_contacts` (earliest
-/// hour on ties). Local time is the account's IANA zone, converted once per distinct zone.
+/// Per account, the most frequent local hour (in the account's IANA zone) of the responses
+/// among `past_contacts`, the earliest hour on ties. Responses are few next to the tables, so
+/// the hours are counted here rather than in a query.
 fn usual_response_hour(raw: &RawTables, past_contacts: LazyFrame) -> PolarsResult<LazyFrame> {
     let responses = past_contacts
         .filter(col("response"))
-        .select([col("account_id"), col("at_us")])
-        .join(
-            raw.accounts
-                .clone()
-                .lazy()
-                .select([col("account_id"), col("time_zone")]),
-            [col("account_id")],
-            [col("account_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .select([col(ACC_IX), col("at_us")])
         .collect()?;
-    let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
-    let mut per_zone = Vec::with_capacity(raw.time_zones.len());
-    for zone in &raw.time_zones {
-        let tz = TimeZone::opt_try_new(Some(zone.as_str()))?.unwrap_or(TimeZone::UTC);
-        per_zone.push(
-            responses
-                .clone()
-                .lazy()
-                .filter(col("time_zone").eq(lit(zone.as_str())))
-                .select([
-                    col("account_id"),
-                    col("at_us")
-                        .cast(utc.clone())
-                        .dt()
-                        .convert_time_zone(tz)
-                        .dt()
-                        .hour()
-                        .cast(DataType::Int64)
-                        .alias("hour"),
-                ]),
-        );
+    let mut counts: std::collections::BTreeMap<u32, [u32; 24]> = Default::default();
+    for (a, t) in responses
+        .column(ACC_IX)?
+        .u32()?
+        .iter()
+        .zip(responses.column("at_us")?.i64()?.iter())
+    {
+        let (Some(a), Some(t)) = (a, t) else { continue };
+        let tz = raw.zones.get(a as usize).copied().unwrap_or(Tz::UTC);
+        let Some(local) = DateTime::from_timestamp_micros(t).map(|d| d.with_timezone(&tz)) else {
+            continue;
+        };
+        counts.entry(a).or_insert([0; 24])[local.hour() as usize] += 1;
     }
-    let hours = if per_zone.is_empty() {
-        DataFrame::new(
-            0,
-            vec![
-                Column::new_empty("account_id".into(), &DataType::String),
-                Column::new_empty("hour".into(), &DataType::Int64),
-            ],
-        )?
-        .lazy()
-    } else {
-        concat(per_zone, UnionArgs::default())?
-    };
-    Ok(hours
-        .group_by([col("account_id"), col("hour")])
-        .agg([len().alias("n")])
-        .group_by([col("account_id")])
-        .agg([col("hour")
-            .sort_by(
-                [col("n"), col("hour")],
-                SortMultipleOptions::default().with_order_descending_multi([true, false]),
-            )
-            .first()
-            .alias("usual_response_hour")]))
+    let (ix, hour): (Vec<u32>, Vec<i64>) = counts
+        .iter()
+        .map(|(&a, c)| {
+            let best = (1..24).fold(0, |best, h| if c[h] > c[best] { h } else { best });
+            (a, best as i64)
+        })
+        .unzip();
+    Ok(DataFrame::new(
+        ix.len(),
+        vec![
+            UInt32Chunked::from_vec(ACC_IX.into(), ix).into_column(),
+            Int64Chunked::from_vec("usual_response_hour".into(), hour).into_column(),
+        ],
+    )?
+    .lazy())
 }
 
 /// Which rows and columns a snapshot computes.
@@ -285,7 +324,7 @@ pub fn snapshot_scoped(
     let lo_us = a_us - max * DAY_US;
     let lo_day = a_day - max;
     let windows: Vec<i64> = cfg.windows_days.iter().map(|&w| i64::from(w)).collect();
-    let key = || [col("account_id")];
+    let key = || [col(ACC_IX)];
     let left = || JoinArgs::new(JoinType::Left);
 
     // Accounts open at the as-of date, with static and point-in-time consent features.
@@ -306,8 +345,8 @@ pub fn snapshot_scoped(
     if let Some(only) = scope.accounts {
         base = base.join(
             only.clone().lazy().select([col("account_id")]),
-            key(),
-            key(),
+            [col("account_id")],
+            [col("account_id")],
             JoinArgs::new(JoinType::Inner),
         );
     }
@@ -334,69 +373,57 @@ pub fn snapshot_scoped(
                 .collect::<Vec<_>>(),
         );
 
-    // Latest state at or before the as-of date (a state describes 00:00 UTC of its date).
-    let by_date = || SortMultipleOptions::default();
-    let latest = raw
+    // One pass over the states at or before the as-of date (a state describes 00:00 UTC of its
+    // date), sorted by account and date: the latest state, and the window's DPD history. A
+    // state's predecessor is the previous row when that row is the same account's and in the
+    // window.
+    let sorted = || {
+        SortMultipleOptions::default()
+            .with_maintain_order(true)
+            .with_multithreaded(true)
+    };
+    let same_account = || col(ACC_IX).shift(lit(1)).eq(col(ACC_IX));
+    let in_window = || col("as_of_day").gt_eq(lit(lo_day));
+    let states = raw
         .states
         .clone()
         .lazy()
         .filter(col("as_of_day").lt_eq(lit(a_day)))
-        .group_by(key())
-        .agg([
-            col("balance")
-                .sort_by([col("as_of_day")], by_date())
-                .last()
-                .alias("balance"),
-            col("amount_due")
-                .sort_by([col("as_of_day")], by_date())
-                .last()
-                .alias("amount_due"),
-            col("days_past_due")
-                .sort_by([col("as_of_day")], by_date())
-                .last()
-                .alias("days_past_due"),
-            col("status")
-                .sort_by([col("as_of_day")], by_date())
-                .last()
-                .alias("status"),
-            col("as_of_day").max().alias("state_day"),
-        ]);
-    let window_states = raw
-        .states
-        .clone()
-        .lazy()
-        .filter(
-            col("as_of_day")
-                .lt_eq(lit(a_day))
-                .and(col("as_of_day").gt_eq(lit(lo_day))),
-        )
-        .sort(["account_id", "as_of_day"], SortMultipleOptions::default())
+        .sort([ACC_IX, "as_of_day"], sorted())
         .with_column(
-            col("days_past_due")
-                .shift(lit(1))
-                .over([col("account_id")])?
+            when(same_account().and(col("as_of_day").shift(lit(1)).gt_eq(lit(lo_day))))
+                .then(col("days_past_due").shift(lit(1)))
+                .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias("prev_dpd"),
         )
         .group_by(key())
         .agg([
-            col("days_past_due").max().alias(format!("max_dpd_{max}d")),
-            count(
-                col("prev_dpd")
-                    .gt_eq(lit(30))
-                    .and(col("days_past_due").eq(lit(0))),
-            )
-            .alias(format!("cures_{max}d")),
+            col("balance").last(),
+            col("amount_due").last(),
+            col("days_past_due").last(),
+            col("status").last(),
+            col("as_of_day").last().alias("state_day"),
+            col("days_past_due")
+                .filter(in_window())
+                .max()
+                .alias(format!("max_dpd_{max}d")),
+            when(count(in_window()).gt(lit(0)))
+                .then(count(
+                    in_window()
+                        .and(col("prev_dpd").gt_eq(lit(30)))
+                        .and(col("days_past_due").eq(lit(0))),
+                ))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias(format!("cures_{max}d")),
         ]);
 
-    // Payments strictly before the as-of instant, within the longest window.
-    let not_rev = || col("reversed").not();
-    let interval_days = || {
-        let paid = col("paid_us").filter(not_rev());
-        (paid.clone() - paid.shift(lit(1))).cast(DataType::Float64) / lit(DAY_US as f64)
-    };
+    // Payments strictly before the as-of instant, within the longest window: the non-reversed
+    // ones sorted by account and instant (recency, intervals between neighbours), and the
+    // reversed ones counted apart.
+    let window_pays = between(&raw.payments, "paid_us", lo_us, a_us);
     let mut pay_aggs = Vec::new();
     for &w in &windows {
-        let inw = col("paid_us").gt_eq(lit(a_us - w * DAY_US)).and(not_rev());
+        let inw = col("paid_us").gt_eq(lit(a_us - w * DAY_US));
         pay_aggs.push(count(inw.clone()).alias(format!("payments_{w}d")));
         pay_aggs.push(
             when(inw)
@@ -407,20 +434,33 @@ pub fn snapshot_scoped(
         );
     }
     pay_aggs.extend([
-        count(col("reversed")).alias(format!("reversed_payments_{max}d")),
-        col("paid_us").filter(not_rev()).max().alias("last_pay_us"),
-        col("amount")
-            .filter(not_rev())
-            .last()
-            .alias("last_payment_amount"),
-        count(not_rev()).alias("n_paid"),
-        interval_days().mean().alias("payment_interval_mean_days"),
-        interval_days().std(1).alias("interval_std"),
+        col("paid_us").last().alias("last_pay_us"),
+        col("amount").last().alias("last_payment_amount"),
+        len().cast(DataType::Int64).alias("n_paid"),
+        col("gap_days").mean().alias("payment_interval_mean_days"),
+        col("gap_days").std(1).alias("interval_std"),
     ]);
-    let pays = between(&raw.payments, "paid_us", lo_us, a_us)
-        .sort(["account_id", "paid_us"], SortMultipleOptions::default())
+    let pays = window_pays
+        .clone()
+        .filter(col("reversed").not())
+        .sort([ACC_IX, "paid_us"], sorted())
+        .with_column(
+            when(same_account())
+                .then(
+                    (col("paid_us") - col("paid_us").shift(lit(1))).cast(DataType::Float64)
+                        / lit(DAY_US as f64),
+                )
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("gap_days"),
+        )
         .group_by(key())
         .agg(pay_aggs);
+    let reversals = window_pays
+        .filter(col("reversed"))
+        .group_by(key())
+        .agg([len()
+            .cast(DataType::Int64)
+            .alias(format!("reversed_payments_{max}d"))]);
 
     // Promises made before the as-of instant; kept/broken only once due before the as-of date.
     let due_before = || col("due_day").lt(lit(a_day));
@@ -468,32 +508,69 @@ pub fn snapshot_scoped(
         }
     }
     let prior = |c: &str| priors.get(c).copied().unwrap_or(0.5);
+    // Per-contact indicators first, over the whole column, so that the group-by only sums and
+    // takes maxima (filters inside an aggregation run group by group).
+    let mut flags = Vec::new();
     let mut contact_aggs = Vec::new();
     for c in CHANNELS {
         let on = || col("channel").eq(lit(c.as_str()));
         for &w in &windows {
             let inw = on().and(col("at_us").gt_eq(lit(a_us - w * DAY_US)));
-            contact_aggs.push(count(inw.clone()).alias(format!("attempts_{c}_{w}d")));
-            contact_aggs.push(count(inw.and(col("response"))).alias(format!("responses_{c}_{w}d")));
+            let (att, resp) = (format!("attempts_{c}_{w}d"), format!("responses_{c}_{w}d"));
+            flags.push(inw.clone().alias(att.as_str()));
+            flags.push(inw.and(col("response")).alias(resp.as_str()));
+            contact_aggs.push(
+                col(att.as_str())
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias(att.as_str()),
+            );
+            contact_aggs.push(
+                col(resp.as_str())
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias(resp.as_str()),
+            );
         }
-        contact_aggs.push(count(on()).alias(format!("n_{c}")));
-        contact_aggs.push(count(on().and(col("response"))).alias(format!("r_{c}")));
+        // The longest window is the whole look-back.
         contact_aggs.push(
-            col("at_us")
-                .filter(on())
-                .max()
+            col(format!("attempts_{c}_{max}d"))
+                .sum()
+                .cast(DataType::Int64)
+                .alias(format!("n_{c}")),
+        );
+        contact_aggs.push(
+            col(format!("responses_{c}_{max}d"))
+                .sum()
+                .cast(DataType::Int64)
+                .alias(format!("r_{c}")),
+        );
+        flags.push(
+            when(on())
+                .then(col("at_us"))
+                .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias(format!("last_{c}_us")),
         );
+        contact_aggs.push(col(format!("last_{c}_us")).max());
     }
-    contact_aggs.push(col("at_us").filter(col("rpc")).max().alias("last_rpc_us"));
+    flags.push(
+        when(col("rpc"))
+            .then(col("at_us"))
+            .otherwise(lit(NULL).cast(DataType::Int64))
+            .alias("last_rpc_us"),
+    );
+    contact_aggs.push(col("last_rpc_us").max());
     let usual_hour = usual_response_hour(raw, past_contacts.clone())?;
-    let contacts = past_contacts.group_by(key()).agg(contact_aggs);
+    let contacts = past_contacts
+        .with_columns(flags)
+        .group_by(key())
+        .agg(contact_aggs);
 
     let mut frame = base
         .join(opt_outs, key(), key(), left())
-        .join(latest, key(), key(), left())
-        .join(window_states, key(), key(), left())
+        .join(states, key(), key(), left())
         .join(pays, key(), key(), left())
+        .join(reversals, key(), key(), left())
         .join(proms, key(), key(), left())
         .join(contacts, key(), key(), left())
         .join(usual_hour, key(), key(), left());
@@ -570,7 +647,7 @@ pub fn snapshot_scoped(
     let labelled = !scope.without_labels && a_us + h * DAY_US <= raw.export_at.timestamp_micros();
     if labelled {
         let future_pay = between(&raw.payments, "paid_us", a_us, a_us + h * DAY_US)
-            .filter(not_rev())
+            .filter(col("reversed").not())
             .group_by(key())
             .agg([col("amount").sum().alias("future_amount")]);
         // Monthly cycles are 28 to 31 days apart: one day of slack finds the next cycle's state.
@@ -583,16 +660,11 @@ pub fn snapshot_scoped(
                     .gt(lit(a_day))
                     .and(col("as_of_day").lt_eq(lit(a_day + h + 1))),
             )
+            .sort([ACC_IX, "as_of_day"], sorted())
             .group_by(key())
             .agg([
-                col("days_past_due")
-                    .sort_by([col("as_of_day")], by_date())
-                    .last()
-                    .alias("next_dpd"),
-                col("status")
-                    .sort_by([col("as_of_day")], by_date())
-                    .last()
-                    .alias("next_status"),
+                col("days_past_due").last().alias("next_dpd"),
+                col("status").last().alias("next_status"),
             ]);
         frame = frame
             .join(future_pay, key(), key(), left())

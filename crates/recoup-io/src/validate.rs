@@ -4,6 +4,8 @@
 //! offending rows and values. Nothing in the folder is modified.
 
 use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -356,8 +358,23 @@ impl Validator {
         Some(Loaded { file, name, df })
     }
 
-    fn check_columns(&mut self, t: &Loaded, account_ids: Option<&HashSet<&str>>) {
+    /// A validator for one task of a parallel run; its problems are appended in a fixed order.
+    fn child(&self) -> Self {
+        Self {
+            export_at: self.export_at,
+            max_examples: self.max_examples,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Checks every column's values and the key; returns which accounts the table refers to.
+    fn check_columns(
+        &mut self,
+        t: &Loaded,
+        account_ids: Option<&IdIndex<'_>>,
+    ) -> Option<Vec<bool>> {
         let schema = t.file.table.schema();
+        let mut seen = None;
         for spec in schema.columns {
             let Some(col) = t.col(spec.name) else {
                 continue;
@@ -370,7 +387,7 @@ impl Validator {
             if spec.references_account
                 && let Some(ids) = account_ids
             {
-                self.check_reference(
+                seen = self.check_reference(
                     t,
                     spec.name,
                     ids,
@@ -380,29 +397,42 @@ impl Validator {
             }
         }
         self.check_primary_key(t);
+        seen
     }
 
-    /// Every non-null value of `column` must be one of `ids`.
+    /// Every non-null value of `column` must be one of `ids`; returns which of them occur.
     fn check_reference(
         &mut self,
         t: &Loaded,
         column: &str,
-        ids: &HashSet<&str>,
+        ids: &IdIndex<'_>,
         class: ProblemClass,
         message: &str,
-    ) {
-        let Some(Ok(ca)) = t.col(column).map(|c| c.str()) else {
-            return;
-        };
+    ) -> Option<Vec<bool>> {
+        let ca = t.col(column)?.str().ok()?;
+        let mut seen = vec![false; ids.len()];
         let mut hits = self.hits();
+        // Rows of one account are usually neighbours: look each run of equal ids up once.
+        let mut prev: Option<(&str, Option<u32>)> = None;
         for (row, v) in ca.iter().enumerate() {
-            if let Some(v) = v
-                && !ids.contains(v)
-            {
+            let Some(v) = v else { continue };
+            let found = match prev {
+                Some((p, found)) if p == v => found,
+                _ => {
+                    let found = ids.get(v);
+                    if let Some(i) = found {
+                        seen[i as usize] = true;
+                    }
+                    prev = Some((v, found));
+                    found
+                }
+            };
+            if found.is_none() {
                 hits.hit(row, || v.to_owned());
             }
         }
         self.push_hits(class, t, column, message.into(), hits);
+        Some(seen)
     }
 
     fn check_nulls(&mut self, t: &Loaded, spec: &ColumnSpec, col: &Column) {
@@ -429,6 +459,20 @@ impl Validator {
         match spec.ty {
             ColumnType::Float => {
                 let Ok(ca) = col.f64() else { return };
+                // One branch-free pass over the value buffers decides the common case; the
+                // rows are only walked (respecting nulls) when some slot fails.
+                let passes = |v: f64| match spec.rule {
+                    ValueRule::NonNegative => v >= 0.0 && v.is_finite(),
+                    ValueRule::Positive => v > 0.0 && v.is_finite(),
+                    ValueRule::Probability => v > 0.0 && v <= 1.0,
+                    ValueRule::None => v.is_finite(),
+                };
+                if ca
+                    .downcast_iter()
+                    .all(|arr| arr.values().iter().fold(true, |ok, &v| ok & passes(v)))
+                {
+                    return;
+                }
                 let mut neg = self.hits();
                 let mut range = self.hits();
                 for (row, v) in ca.iter().enumerate() {
@@ -461,7 +505,7 @@ impl Validator {
             }
             ColumnType::Int => {
                 let Ok(ca) = col.i64() else { return };
-                if spec.rule == ValueRule::NonNegative {
+                if spec.rule == ValueRule::NonNegative && ca.min().is_some_and(|m| m < 0) {
                     let mut neg = self.hits();
                     for (row, v) in ca.iter().enumerate() {
                         if let Some(v) = v
@@ -481,6 +525,9 @@ impl Validator {
             }
             ColumnType::Enum(names) => {
                 let Ok(ca) = col.str() else { return };
+                if distinct_all(ca, |v| names.contains(&v)) {
+                    return;
+                }
                 let mut hits = self.hits();
                 for (row, v) in ca.iter().enumerate() {
                     if let Some(v) = v
@@ -494,6 +541,9 @@ impl Validator {
             }
             ColumnType::TimeZone => {
                 let Ok(ca) = col.str() else { return };
+                if distinct_all(ca, |v| v.parse::<chrono_tz::Tz>().is_ok()) {
+                    return;
+                }
                 let mut hits = self.hits();
                 let mut known: HashMap<&str, bool> = HashMap::new();
                 for (row, v) in ca.iter().enumerate() {
@@ -515,10 +565,13 @@ impl Validator {
             }
             ColumnType::Currency => {
                 let Ok(ca) = col.str() else { return };
+                if distinct_all(ca, is_currency_code) {
+                    return;
+                }
                 let mut hits = self.hits();
                 for (row, v) in ca.iter().enumerate() {
                     if let Some(v) = v
-                        && !(v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase()))
+                        && !is_currency_code(v)
                     {
                         hits.hit(row, || v.to_owned());
                     }
@@ -541,6 +594,13 @@ impl Validator {
         match spec.ty {
             ColumnType::Date => {
                 let Ok(ca) = col.date() else { return };
+                if ca
+                    .physical()
+                    .max()
+                    .is_none_or(|d| i64::from(d) * 86_400_000_000 <= limit_us)
+                {
+                    return;
+                }
                 for (row, d) in ca.physical().iter().enumerate() {
                     if let Some(d) = d
                         && i64::from(d) * 86_400_000_000 > limit_us
@@ -551,6 +611,9 @@ impl Validator {
             }
             ColumnType::Timestamp => {
                 let Ok(ca) = col.datetime() else { return };
+                if ca.physical().max().is_none_or(|us| us <= limit_us) {
+                    return;
+                }
                 for (row, us) in ca.physical().iter().enumerate() {
                     if let Some(us) = us
                         && us > limit_us
@@ -738,7 +801,7 @@ impl Validator {
         );
     }
 
-    fn check_promises(&mut self, t: &Loaded, contact_ids: Option<&HashSet<&str>>) {
+    fn check_promises(&mut self, t: &Loaded, contact_ids: Option<&IdIndex<'_>>) {
         if let (Some(Ok(made)), Some(Ok(due))) = (
             t.col("made_at").map(|c| c.datetime()),
             t.col("due_on").map(|c| c.date()),
@@ -783,43 +846,98 @@ impl Validator {
 }
 
 /// Records every repeated key. Exports are usually sorted by their key, and then repeats are
-/// neighbours: one linear pass finds them. Otherwise a hash set does.
+/// neighbours: one linear pass finds them. When a key is out of order, a hash set does.
 fn find_duplicates<K: Copy + Ord + std::hash::Hash, I: Iterator<Item = Option<K>>>(
     keys: impl Fn() -> I,
     hits: &mut Hits,
     show: impl Fn(K) -> String,
 ) {
-    let sorted = keys()
-        .flatten()
-        .try_fold(None, |prev: Option<K>, k| match prev {
-            Some(p) if p > k => Err(()),
-            _ => Ok(Some(k)),
-        })
-        .is_ok();
-    if sorted {
-        let mut prev = None;
-        for (row, k) in keys().enumerate() {
-            let Some(k) = k else { continue };
-            if prev == Some(k) {
-                hits.hit(row, || show(k));
+    let mut neighbours = Hits::new(hits.max);
+    let mut prev = None;
+    let mut sorted = true;
+    for (row, k) in keys().enumerate() {
+        let Some(k) = k else { continue };
+        match prev {
+            Some(p) if p == k => neighbours.hit(row, || show(k)),
+            Some(p) if p > k => {
+                sorted = false;
+                break;
             }
-            prev = Some(k);
+            _ => {}
         }
-    } else {
-        let mut seen = HashSet::new();
-        for (row, k) in keys().enumerate() {
-            if let Some(k) = k
-                && !seen.insert(k)
-            {
-                hits.hit(row, || show(k));
-            }
+        prev = Some(k);
+    }
+    if sorted {
+        *hits = neighbours;
+        return;
+    }
+    let mut seen = HashSet::new();
+    for (row, k) in keys().enumerate() {
+        if let Some(k) = k
+            && !seen.insert(k)
+        {
+            hits.hit(row, || show(k));
         }
     }
 }
 
-fn id_set<'a>(t: Option<&'a Loaded>, column: &str) -> Option<HashSet<&'a str>> {
-    let ca = t?.col(column)?.str().ok()?;
-    Some(ca.iter().flatten().collect())
+/// What checking one table found: problems of its columns, of the cross-table rules, and (for
+/// `account_states`) which accounts it has rows for.
+struct TableChecks {
+    columns: Vec<Problem>,
+    rules: Vec<Problem>,
+    accounts_seen: Option<Vec<bool>>,
+}
+
+/// Distinct ids numbered in order of first appearance.
+#[derive(Default)]
+struct IdIndex<'a> {
+    index: HashMap<&'a str, u32>,
+    ids: Vec<&'a str>,
+}
+
+impl<'a> IdIndex<'a> {
+    fn new(values: impl Iterator<Item = &'a str>) -> Self {
+        let mut out = Self::default();
+        let mut prev = None;
+        // Runs of equal ids (one account's rows) are inserted once.
+        for v in values {
+            if prev != Some(v) {
+                let next = out.ids.len() as u32;
+                out.index.entry(v).or_insert_with(|| {
+                    out.ids.push(v);
+                    next
+                });
+                prev = Some(v);
+            }
+        }
+        out
+    }
+
+    fn of_column(t: Option<&'a Loaded>, column: &str) -> Option<Self> {
+        Some(Self::new(t?.col(column)?.str().ok()?.iter().flatten()))
+    }
+
+    fn get(&self, id: &str) -> Option<u32> {
+        self.index.get(id).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Whether every distinct non-null value passes `ok`: a few distinct values decide for millions
+/// of rows, and the rows are only walked (for examples) when one fails.
+fn distinct_all(ca: &StringChunked, ok: impl Fn(&str) -> bool) -> bool {
+    match ca.unique() {
+        Ok(distinct) => distinct.iter().flatten().all(ok),
+        Err(_) => false,
+    }
+}
+
+fn is_currency_code(v: &str) -> bool {
+    v.len() == 3 && v.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// Checks every table of a raw folder against the contract. `Err` only when the folder
@@ -904,37 +1022,63 @@ pub fn validate_and_load(
         clock.elapsed().as_secs_f64()
     );
     let accounts = loaded.get(&Table::Accounts);
-    let account_ids = id_set(accounts, "account_id");
-    for table in Table::ALL {
-        if let Some(t) = loaded.get(table) {
+    let account_ids = IdIndex::of_column(accounts, "account_id");
+    // Tables are checked in parallel, each by its own child validator; problems are appended in
+    // table order, then the cross-table rules, so reports do not depend on scheduling.
+    let checked: Vec<TableChecks> = Table::ALL
+        .par_iter()
+        .filter_map(|table| loaded.get(table).map(|t| (table, t)))
+        .map(|(table, t)| {
             let clock = std::time::Instant::now();
-            v.check_columns(t, account_ids.as_ref());
+            let mut columns = v.child();
+            let seen = columns.check_columns(t, account_ids.as_ref());
+            let mut rules = v.child();
+            match table {
+                Table::Contacts => rules.check_contacts(t, accounts, catalog.as_ref()),
+                Table::Promises => {
+                    // Promises are few and contacts many: only the contact ids promises refer
+                    // to are looked for.
+                    let referenced = IdIndex::of_column(Some(t), "contact_id").unwrap_or_default();
+                    let found = loaded
+                        .get(&Table::Contacts)
+                        .and_then(|c| c.col("contact_id")?.str().ok())
+                        .map(|ca| {
+                            IdIndex::new(
+                                ca.iter()
+                                    .flatten()
+                                    .filter(|id| referenced.get(id).is_some()),
+                            )
+                        });
+                    rules.check_promises(t, found.as_ref());
+                }
+                _ => {}
+            }
             tracing::debug!(
-                "validate: checked {table} columns in {:.2} s",
+                "validate: checked {table} in {:.2} s",
                 clock.elapsed().as_secs_f64()
             );
-        }
+            TableChecks {
+                columns: columns.problems,
+                rules: rules.problems,
+                accounts_seen: (*table == Table::AccountStates).then_some(seen).flatten(),
+            }
+        })
+        .collect();
+    let mut states_seen = None;
+    let mut rule_problems = Vec::new();
+    for checks in checked {
+        v.problems.extend(checks.columns);
+        rule_problems.extend(checks.rules);
+        states_seen = states_seen.or(checks.accounts_seen);
     }
-    let clock = std::time::Instant::now();
-    if let Some(c) = loaded.get(&Table::Contacts) {
-        v.check_contacts(c, accounts, catalog.as_ref());
-        tracing::debug!(
-            "validate: contact rules in {:.2} s",
-            clock.elapsed().as_secs_f64()
-        );
-    }
-    if let Some(p) = loaded.get(&Table::Promises) {
-        v.check_promises(
-            p,
-            id_set(loaded.get(&Table::Contacts), "contact_id").as_ref(),
-        );
-    }
-    if let (Some(ids), Some(states)) = (&account_ids, loaded.get(&Table::AccountStates)) {
-        let with_states = id_set(Some(states), "account_id").unwrap_or_default();
+    v.problems.extend(rule_problems);
+    if let (Some(ids), Some(seen)) = (&account_ids, states_seen) {
         let mut missing: Vec<&str> = ids
+            .ids
             .iter()
-            .copied()
-            .filter(|id| !with_states.contains(id))
+            .zip(&seen)
+            .filter(|(_, seen)| !**seen)
+            .map(|(id, _)| *id)
             .collect();
         if !missing.is_empty() {
             missing.sort();
