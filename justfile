@@ -16,3 +16,5 @@ lint:
 # Benchmarks (release build).
 bench:
     cargo bench -p recoup-sim --bench simulate
+    scripts/bench-python-env
+    cargo bench -p recoup-cli --bench features

@@ -3,10 +3,13 @@
 //! `scripts/bench-python-env && cargo bench -p recoup-cli --bench features -- [--accounts N[,N...]]`
 //!
 //! For each size, simulates a portfolio (12 months, seed 1; cached under target/bench-data),
-//! then runs, one after the other on the same files and as-of date (the last month whose
-//! 30-day labels are complete): `recoup features` (release binary) and
-//! `bench/python/features.py` (Python polars from .venv). Reports wall seconds, peak RSS of
-//! each process (GNU time), their ratio, and the largest difference between the two outputs.
+//! then runs, alternately and `--runs` times each (default 3) on the same files and as-of date
+//! (the last month whose 30-day labels are complete): `recoup features` (release binary) and
+//! `bench/python/features.py` (Python polars from .venv). Reports the median wall seconds and
+//! peak RSS of each process (GNU time), their ratio, recoup's own split between validating the
+//! raw folder and computing features (from its log), and the largest difference between the two
+//! outputs. On this project's virtual machines the first run after a pause is often slower
+//! (memory is faulted in from the host), which is why runs alternate and medians are reported.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -24,12 +27,19 @@ fn workspace() -> PathBuf {
         .unwrap()
 }
 
-/// Runs a command under GNU time; returns (wall seconds, peak RSS MiB).
-fn timed(cmd: &mut Command) -> (f64, f64) {
+/// One timed run: wall seconds, peak RSS MiB, and what the command wrote on stderr.
+struct Run {
+    secs: f64,
+    rss: f64,
+    stderr: String,
+}
+
+/// Runs a command under GNU time.
+fn timed(cmd: &mut Command) -> Run {
     let report = std::env::temp_dir().join(format!("recoup-bench-time-{}", std::process::id()));
     let gnu_time = Path::new("/usr/bin/time").exists();
     let started = Instant::now();
-    let status = if gnu_time {
+    let output = if gnu_time {
         let mut wrapped = Command::new("/usr/bin/time");
         wrapped
             .arg("-f")
@@ -37,13 +47,15 @@ fn timed(cmd: &mut Command) -> (f64, f64) {
             .arg("-o")
             .arg(&report)
             .arg(cmd.get_program())
-            .args(cmd.get_args());
-        wrapped.status().unwrap()
+            .args(cmd.get_args())
+            .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        wrapped.output().unwrap()
     } else {
-        cmd.status().unwrap()
+        cmd.output().unwrap()
     };
     let secs = started.elapsed().as_secs_f64();
-    assert!(status.success(), "{cmd:?} failed");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{cmd:?} failed:\n{stderr}");
     let rss = std::fs::read_to_string(&report)
         .ok()
         .and_then(|s| {
@@ -53,7 +65,21 @@ fn timed(cmd: &mut Command) -> (f64, f64) {
                 .and_then(|l| l.trim().parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kb| kb / 1024.0);
-    (secs, rss)
+    Run { secs, rss, stderr }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The seconds recoup logged for a phase: the number before " s" on the line containing `what`.
+fn logged_secs(stderr: &str, what: &str) -> f64 {
+    stderr
+        .lines()
+        .find(|l| l.contains(what))
+        .and_then(|l| l.rsplit_once(" in ")?.1.split(' ').next()?.parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 fn max_abs_diff(a: &DataFrame, b: &DataFrame) -> (f64, Vec<String>) {
@@ -95,9 +121,16 @@ fn max_abs_diff(a: &DataFrame, b: &DataFrame) -> (f64, Vec<String>) {
 
 fn main() {
     let mut sizes = vec![100_000usize, 1_000_000];
+    let mut runs = 3usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--accounts" {
+        if a == "--runs" {
+            runs = args
+                .next()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(runs);
+        } else if a == "--accounts" {
             sizes = args
                 .next()
                 .map(|v| {
@@ -117,9 +150,9 @@ fn main() {
     let data = root.join("target/bench-data");
     std::fs::create_dir_all(&data).unwrap();
     println!(
-        "| accounts | rows in | recoup s | Python polars s | ratio recoup/Python | recoup peak MiB | Python peak MiB | max rel. diff | columns differing |"
+        "| accounts | rows in | recoup s | of which validation s | of which features s | Python polars s | ratio recoup/Python | recoup peak MiB | Python peak MiB | max rel. diff | columns differing |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for n in sizes {
         let raw = data.join(format!("sim-{n}"));
         let cfg = SimConfig {
@@ -160,18 +193,22 @@ fn main() {
             .to_string();
         let ours = data.join(format!("features-{n}-recoup.parquet"));
         let theirs = data.join(format!("features-{n}-python.parquet"));
-        let (t_rs, m_rs) = timed(
-            Command::new(env!("CARGO_BIN_EXE_recoup"))
-                .args(["-q", "features", "--raw"])
+        let schema_path = data.join(format!("features-{n}-recoup.parquet.schema.json"));
+        let ours_cmd = || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_recoup"));
+            c.args(["features", "--raw"])
                 .arg(&raw)
                 .args(["--asof", &asof, "--out"])
-                .arg(&ours),
-        );
-        let schema: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(data.join(format!("features-{n}-recoup.parquet.schema.json")))
-                .unwrap(),
-        )
-        .unwrap();
+                .arg(&ours)
+                .env("RECOUP_LOG", "info");
+            c
+        };
+        // The schema (column list for the Python side) comes from a first, untimed recoup run.
+        if !schema_path.exists() {
+            timed(&mut ours_cmd());
+        }
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
         let columns: Vec<String> = ["keys", "features", "labels"]
             .iter()
             .flat_map(|k| {
@@ -182,15 +219,28 @@ fn main() {
                     .map(|c| c["name"].as_str().unwrap().to_owned())
             })
             .collect();
-        let (t_py, m_py) = timed(
-            Command::new(&python)
-                .arg(root.join("bench/python/features.py"))
+        let theirs_cmd = || {
+            let mut c = Command::new(&python);
+            c.arg(root.join("bench/python/features.py"))
                 .arg("--raw")
                 .arg(&raw)
                 .args(["--asof", &asof, "--out"])
                 .arg(&theirs)
-                .args(["--columns", &columns.join(",")]),
-        );
+                .args(["--columns", &columns.join(",")]);
+            c
+        };
+        let (mut rs, mut py) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            rs.push(timed(&mut ours_cmd()));
+            py.push(timed(&mut theirs_cmd()));
+        }
+        let med = |v: &[Run], f: &dyn Fn(&Run) -> f64| median(v.iter().map(f).collect());
+        let t_rs = med(&rs, &|r| r.secs);
+        let t_val = med(&rs, &|r| logged_secs(&r.stderr, "validated"));
+        let t_feat = med(&rs, &|r| logged_secs(&r.stderr, "computed features"));
+        let m_rs = med(&rs, &|r| r.rss);
+        let t_py = med(&py, &|r| r.secs);
+        let m_py = med(&py, &|r| r.rss);
         let read = |p: &Path| {
             ParquetReader::new(std::fs::File::open(p).unwrap())
                 .finish()
@@ -198,7 +248,7 @@ fn main() {
         };
         let (diff, differing) = max_abs_diff(&read(&ours), &read(&theirs));
         println!(
-            "| {n} | {rows_in} | {t_rs:.2} | {t_py:.2} | {:.2} | {m_rs:.0} | {m_py:.0} | {diff:.1e} | {} |",
+            "| {n} | {rows_in} | {t_rs:.2} | {t_val:.1} | {t_feat:.1} | {t_py:.2} | {:.2} | {m_rs:.0} | {m_py:.0} | {diff:.1e} | {} |",
             t_rs / t_py,
             if differing.is_empty() {
                 "none".to_owned()

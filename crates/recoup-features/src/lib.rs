@@ -48,7 +48,14 @@ pub fn load_raw(raw: &Path) -> Result<RawTables, FeatureError> {
         });
     }
     // The report's export instant is export.toml's (or, without one, the time of validation).
-    RawTables::from_tables(&loaded, report.export_at)
+    let started = std::time::Instant::now();
+    let tables = RawTables::from_tables(&loaded, report.export_at)?;
+    drop(loaded);
+    tracing::debug!(
+        "prepared the tables for queries in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(tables)
 }
 
 /// Validates `raw` (stopping on contract errors, before anything is written), then computes
@@ -89,7 +96,13 @@ pub fn extract(
 
 /// Writes the table as parquet and its schema as `<out>.schema.json`, each atomically.
 pub fn write(df: &mut DataFrame, schema: &FeatureSchema, out: &Path) -> Result<(), FeatureError> {
+    let started = std::time::Instant::now();
     write_parquet_atomic(df, out)?;
+    tracing::debug!(
+        "wrote {} in {:.2} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
     write_schema(schema, out)
 }
 

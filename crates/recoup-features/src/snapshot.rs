@@ -54,27 +54,24 @@ fn days(df: &DataFrame, name: &str, alias: &str) -> PolarsResult<Column> {
 
 /// The row in `accounts` of each value of `df.account_id`; null for an id not in `accounts`
 /// (validation reports those before any query runs).
-fn account_index(
-    df: &DataFrame,
-    index: &std::collections::HashMap<&str, u32>,
-) -> PolarsResult<Column> {
+fn account_index(df: &DataFrame, index: &PlHashMap<&str, u32>) -> PolarsResult<Column> {
     let ids = df.column("account_id")?.str()?;
-    // Rows of one account are usually neighbours: each run of equal ids is looked up once.
-    let mut prev: Option<(&str, Option<u32>)> = None;
-    let ix: UInt32Chunked = ids
-        .iter()
-        .map(|id| {
-            let id = id?;
-            match prev {
-                Some((p, ix)) if p == id => ix,
-                _ => {
-                    let ix = index.get(id).copied();
-                    prev = Some((id, ix));
-                    ix
-                }
-            }
-        })
-        .collect();
+    const MISSING: u32 = u32::MAX;
+    let mut out = Vec::with_capacity(ids.len());
+    let mut ix = MISSING;
+    for (_, id, new_run) in recoup_io::runs::rows_with_runs(ids) {
+        if new_run {
+            ix = id.and_then(|id| index.get(id).copied()).unwrap_or(MISSING);
+        }
+        out.push(ix);
+    }
+    let ix = if out.contains(&MISSING) {
+        out.into_iter()
+            .map(|i| (i != MISSING).then_some(i))
+            .collect::<UInt32Chunked>()
+    } else {
+        UInt32Chunked::from_vec(PlSmallStr::EMPTY, out)
+    };
     Ok(ix.with_name(ACC_IX.into()).into_column())
 }
 
@@ -115,7 +112,7 @@ impl RawTables {
         ];
         let consent: Vec<String> = CHANNELS.iter().map(|c| format!("consent_{c}")).collect();
         acc_cols.extend(consent.iter().map(String::as_str));
-        let index: std::collections::HashMap<&str, u32> = a
+        let index: PlHashMap<&str, u32> = a
             .column("account_id")?
             .str()?
             .iter()

@@ -8,6 +8,7 @@
 pub mod convert;
 pub mod error;
 pub mod read;
+pub mod runs;
 pub mod validate;
 pub mod write;
 

@@ -3,7 +3,7 @@
 //! Every problem class is reported once per file and column, with a count and the first
 //! offending rows and values. Nothing in the folder is modified.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use std::fmt;
@@ -412,21 +412,15 @@ impl Validator {
         let ca = t.col(column)?.str().ok()?;
         let mut seen = vec![false; ids.len()];
         let mut hits = self.hits();
-        // Rows of one account are usually neighbours: look each run of equal ids up once.
-        let mut prev: Option<(&str, Option<u32>)> = None;
-        for (row, v) in ca.iter().enumerate() {
+        let mut found = None;
+        for (row, v, new_run) in crate::runs::rows_with_runs(ca) {
             let Some(v) = v else { continue };
-            let found = match prev {
-                Some((p, found)) if p == v => found,
-                _ => {
-                    let found = ids.get(v);
-                    if let Some(i) = found {
-                        seen[i as usize] = true;
-                    }
-                    prev = Some((v, found));
-                    found
+            if new_run {
+                found = ids.get(v);
+                if let Some(i) = found {
+                    seen[i as usize] = true;
                 }
-            };
+            }
             if found.is_none() {
                 hits.hit(row, || v.to_owned());
             }
@@ -545,7 +539,7 @@ impl Validator {
                     return;
                 }
                 let mut hits = self.hits();
-                let mut known: HashMap<&str, bool> = HashMap::new();
+                let mut known: PlHashMap<&str, bool> = PlHashMap::default();
                 for (row, v) in ca.iter().enumerate() {
                     let Some(v) = v else { continue };
                     let ok = *known
@@ -735,7 +729,8 @@ impl Validator {
         let Some(Ok(ids)) = accounts.col("account_id").map(|c| c.str()) else {
             return;
         };
-        let mut consent: HashMap<&str, [bool; 5]> = HashMap::with_capacity(ids.len());
+        // Only customers who refused some channel can fail this check.
+        let mut consent: PlHashMap<&str, [bool; 5]> = PlHashMap::default();
         let consent_cols: Vec<Option<&BooleanChunked>> = Channel::CONTACTABLE
             .iter()
             .map(|c| {
@@ -753,9 +748,11 @@ impl Validator {
             for (k, col) in consent_cols.iter().enumerate() {
                 flags[k] = col.and_then(|c| c.get(row)).unwrap_or(true);
             }
-            consent.insert(id, flags);
+            if flags.contains(&false) {
+                consent.insert(id, flags);
+            }
         }
-        let mut first_opt_out: HashMap<(&str, usize), i64> = HashMap::new();
+        let mut first_opt_out: PlHashMap<(&str, usize), i64> = PlHashMap::default();
         for ((a, (c, o)), ts) in acc
             .iter()
             .zip(chan.iter().zip(outcome.iter()))
@@ -871,7 +868,7 @@ fn find_duplicates<K: Copy + Ord + std::hash::Hash, I: Iterator<Item = Option<K>
         *hits = neighbours;
         return;
     }
-    let mut seen = HashSet::new();
+    let mut seen = PlHashSet::default();
     for (row, k) in keys().enumerate() {
         if let Some(k) = k
             && !seen.insert(k)
@@ -892,30 +889,36 @@ struct TableChecks {
 /// Distinct ids numbered in order of first appearance.
 #[derive(Default)]
 struct IdIndex<'a> {
-    index: HashMap<&'a str, u32>,
+    index: PlHashMap<&'a str, u32>,
     ids: Vec<&'a str>,
 }
 
 impl<'a> IdIndex<'a> {
     fn new(values: impl Iterator<Item = &'a str>) -> Self {
         let mut out = Self::default();
-        let mut prev = None;
-        // Runs of equal ids (one account's rows) are inserted once.
         for v in values {
-            if prev != Some(v) {
-                let next = out.ids.len() as u32;
-                out.index.entry(v).or_insert_with(|| {
-                    out.ids.push(v);
-                    next
-                });
-                prev = Some(v);
-            }
+            out.insert(v);
         }
         out
     }
 
+    fn insert(&mut self, v: &'a str) {
+        let next = self.ids.len() as u32;
+        self.index.entry(v).or_insert_with(|| {
+            self.ids.push(v);
+            next
+        });
+    }
+
     fn of_column(t: Option<&'a Loaded>, column: &str) -> Option<Self> {
-        Some(Self::new(t?.col(column)?.str().ok()?.iter().flatten()))
+        let mut out = Self::default();
+        // Runs of equal ids (one account's rows) are inserted once.
+        for (_, v, new_run) in crate::runs::rows_with_runs(t?.col(column)?.str().ok()?) {
+            if let (Some(v), true) = (v, new_run) {
+                out.insert(v);
+            }
+        }
+        Some(out)
     }
 
     fn get(&self, id: &str) -> Option<u32> {
@@ -1113,6 +1116,8 @@ pub fn validate_and_load(
         .collect();
     tables.sort_by_key(|s| Table::ALL.iter().position(|t| t.stem() == s.table));
     v.problems.sort_by_key(|p| p.severity);
+    // The id index borrows from the tables about to be moved out.
+    drop(account_ids);
     let frames = loaded
         .into_iter()
         .filter(|(t, l)| l.df.width() == t.schema().columns.len())
