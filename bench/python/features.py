@@ -77,7 +77,6 @@ def features(raw, asof):
         )
     )
     nr = ~pl.col("reversed")
-    gaps = pl.col("paid_us").filter(nr).diff().cast(pl.Float64) / DAY_US
     pay_aggs = {}
     for w in WINDOWS:
         inw = (pl.col("paid_us") >= a_us - w * DAY_US) & nr
@@ -93,9 +92,18 @@ def features(raw, asof):
             last_pay_us=pl.col("paid_us").filter(nr).max(),
             last_payment_amount=pl.col("amount").filter(nr).last(),
             n_paid=nr.cast(pl.Int64).sum(),
-            payment_interval_mean_days=gaps.mean(),
-            interval_std=gaps.std(ddof=1),
         )
+    )
+    # Days between consecutive non-reversed payments of an account. A shifted comparison on the
+    # sorted frame is faster in polars than diff() inside the group-by or over().
+    same = pl.col("account_id") == pl.col("account_id").shift(1)
+    gap = (pl.col("paid_us") - pl.col("paid_us").shift(1)).cast(pl.Float64) / DAY_US
+    intervals = (
+        pay.filter((pl.col("paid_us") < a_us) & (pl.col("paid_us") >= lo_us) & nr)
+        .sort("account_id", "paid_us")
+        .with_columns(gap=pl.when(same).then(gap))
+        .group_by("account_id")
+        .agg(payment_interval_mean_days=pl.col("gap").mean(), interval_std=pl.col("gap").std(ddof=1))
     )
     due_before = pl.col("due_day") < a_day
     proms = (
@@ -156,6 +164,7 @@ def features(raw, asof):
         .join(latest, on="account_id", how="left")
         .join(win, on="account_id", how="left")
         .join(pays, on="account_id", how="left")
+        .join(intervals, on="account_id", how="left")
         .join(proms, on="account_id", how="left")
         .join(contacts, on="account_id", how="left")
         .join(usual, on="account_id", how="left")

@@ -1,0 +1,157 @@
+//! An in-memory training table: numeric feature columns (NaN = missing), a 0/1 target and
+//! optional sample weights. Categorical columns arrive as level codes with their level names.
+
+use crate::error::TrainError;
+
+/// How a feature column's numbers are to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureKind {
+    Numeric,
+    /// Values are indices into `levels`; NaN is a missing level.
+    Categorical {
+        levels: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub names: Vec<String>,
+    pub kinds: Vec<FeatureKind>,
+    /// `columns[f][row]`.
+    pub columns: Vec<Vec<f64>>,
+    pub target: Vec<f64>,
+    pub weight: Option<Vec<f64>>,
+}
+
+impl Dataset {
+    /// Checks shapes and values: a 0/1 target, features finite or NaN (no infinities), weights
+    /// finite and non-negative, category codes in range.
+    pub fn new(
+        names: Vec<String>,
+        kinds: Vec<FeatureKind>,
+        columns: Vec<Vec<f64>>,
+        target: Vec<f64>,
+        weight: Option<Vec<f64>>,
+    ) -> Result<Self, TrainError> {
+        let n = target.len();
+        if n == 0 {
+            return Err(TrainError::Empty);
+        }
+        if names.len() != columns.len() || kinds.len() != columns.len() {
+            return Err(TrainError::Shape(format!(
+                "{} names, {} kinds and {} columns",
+                names.len(),
+                kinds.len(),
+                columns.len()
+            )));
+        }
+        if columns.is_empty() {
+            return Err(TrainError::NoFeatures);
+        }
+        if let Some((row, v)) = target
+            .iter()
+            .enumerate()
+            .find(|(_, v)| **v != 0.0 && **v != 1.0)
+        {
+            return Err(TrainError::NotBinary {
+                column: "target".into(),
+                row,
+                value: v.to_string(),
+            });
+        }
+        for ((name, kind), col) in names.iter().zip(&kinds).zip(&columns) {
+            if col.len() != n {
+                return Err(TrainError::Shape(format!(
+                    "column `{name}` has {} rows, the target {n}",
+                    col.len()
+                )));
+            }
+            if let Some((row, v)) = col.iter().enumerate().find(|(_, v)| v.is_infinite()) {
+                return Err(TrainError::NonFinite {
+                    column: name.clone(),
+                    row,
+                    value: v.to_string(),
+                });
+            }
+            if let FeatureKind::Categorical { levels } = kind
+                && let Some((row, v)) = col.iter().enumerate().find(|(_, v)| {
+                    !v.is_nan() && (v.fract() != 0.0 || **v < 0.0 || **v >= levels.len() as f64)
+                })
+            {
+                return Err(TrainError::NonFinite {
+                    column: name.clone(),
+                    row,
+                    value: format!("{v} (not a code of its {} levels)", levels.len()),
+                });
+            }
+        }
+        if let Some(w) = &weight {
+            if w.len() != n {
+                return Err(TrainError::Shape(format!(
+                    "{} weights for {n} rows",
+                    w.len()
+                )));
+            }
+            if let Some((row, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite() || **v < 0.0)
+            {
+                return Err(TrainError::NonFinite {
+                    column: "weight".into(),
+                    row,
+                    value: v.to_string(),
+                });
+            }
+        }
+        Ok(Self {
+            names,
+            kinds,
+            columns,
+            target,
+            weight,
+        })
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.target.len()
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn weight(&self, row: usize) -> f64 {
+        self.weight.as_ref().map_or(1.0, |w| w[row])
+    }
+
+    /// The rows `rows`, in that order.
+    pub fn take(&self, rows: &[usize]) -> Self {
+        Self {
+            names: self.names.clone(),
+            kinds: self.kinds.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| rows.iter().map(|&r| c[r]).collect())
+                .collect(),
+            target: rows.iter().map(|&r| self.target[r]).collect(),
+            weight: self
+                .weight
+                .as_ref()
+                .map(|w| rows.iter().map(|&r| w[r]).collect()),
+        }
+    }
+
+    /// Row-major copy of the features: row `r` is `[r * n_features, (r + 1) * n_features)`.
+    pub fn row_major(&self) -> Vec<f64> {
+        let nf = self.n_features();
+        let mut out = vec![0.0; self.n_rows() * nf];
+        for (f, col) in self.columns.iter().enumerate() {
+            for (r, &v) in col.iter().enumerate() {
+                out[r * nf + f] = v;
+            }
+        }
+        out
+    }
+}
