@@ -2,7 +2,7 @@
 
 /// Writes data to stdout, ending the process quietly when the reader has gone
 /// (`recoup contract | head`) instead of panicking on a broken pipe.
-fn emit(args: std::fmt::Arguments<'_>) {
+pub fn emit(args: std::fmt::Arguments<'_>) {
     use std::io::Write as _;
     if let Err(e) = std::io::stdout().lock().write_fmt(args) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,7 @@ enum Command {
     Simulate(commands::SimulateArgs),
     Validate(commands::ValidateArgs),
     Features(commands::FeaturesArgs),
+    Train(train::TrainArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -60,6 +62,7 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(args) => commands::simulate(args, !cli.quiet),
         Command::Validate(args) => commands::validate(args),
         Command::Features(args) => commands::features(args),
+        Command::Train(args) => train::train(args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

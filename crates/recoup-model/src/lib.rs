@@ -5,8 +5,12 @@
 //! plain vectors so that the native evaluator, the ONNX exporter and the tests can read them
 //! directly.
 
+pub mod artifact;
 pub mod tree;
 
+pub use artifact::{
+    FeatureColumn, Header, ModelBody, ModelError, ModelFile, ModelKind, ModelSchema,
+};
 pub use tree::{NodeRef, Tree, TreeEnsemble};
 
 /// The logistic function, written so that large |x| neither overflows nor loses precision.

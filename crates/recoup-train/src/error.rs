@@ -41,6 +41,8 @@ pub enum TrainError {
     ConstantTarget { value: f64 },
     #[error(transparent)]
     InvalidSetting(#[from] recoup_core::InvalidSetting),
+    #[error(transparent)]
+    Model(#[from] recoup_model::ModelError),
     #[error("thread pool: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
 }

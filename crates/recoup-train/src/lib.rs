@@ -18,10 +18,12 @@ pub mod dataset;
 pub mod error;
 pub mod gbdt;
 pub mod metrics;
+pub mod run;
 pub mod split;
 pub mod table;
 
 pub use dataset::{Dataset, FeatureKind};
 pub use error::TrainError;
 pub use gbdt::{FittedGbdt, GbdtParams, fit as fit_gbdt};
+pub use run::{RunConfig, RunOutcome, run};
 pub use table::{LoadedTable, TableSpec, load_table};

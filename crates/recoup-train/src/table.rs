@@ -25,6 +25,9 @@ pub struct TableSpec {
 #[derive(Debug, Clone)]
 pub struct LoadedTable {
     pub data: Dataset,
+    /// Each feature's dtype, named as in recoup's feature schemas (`float64`, `int64`, `bool`,
+    /// `string`).
+    pub dtypes: Vec<String>,
     pub ids: Option<Vec<String>>,
     pub notes: Vec<String>,
 }
@@ -209,6 +212,7 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
     };
 
     let mut names = Vec::new();
+    let mut dtypes = Vec::new();
     let mut kinds = Vec::new();
     let mut columns = Vec::new();
     for c in df.columns() {
@@ -275,9 +279,23 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
             }
         };
         names.push(name.to_owned());
+        dtypes.push(
+            match c.dtype() {
+                DataType::String => "string",
+                DataType::Boolean => "bool",
+                dt if dt.is_float() => "float64",
+                _ => "int64",
+            }
+            .to_owned(),
+        );
         kinds.push(kind);
         columns.push(values);
     }
     let data = Dataset::new(names, kinds, columns, target, None)?;
-    Ok(LoadedTable { data, ids, notes })
+    Ok(LoadedTable {
+        data,
+        dtypes,
+        ids,
+        notes,
+    })
 }

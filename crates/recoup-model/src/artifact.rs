@@ -1,0 +1,415 @@
+//! The model file: a one-line JSON header, then the model body as JSON.
+//!
+//! The header carries the format version, the model kind, the feature schema (names, dtypes,
+//! order, hash), the training data's fingerprint, the parameters, seed, recoup version and
+//! metrics, and the BLAKE3 hash of the body bytes. Loading checks the format, the version and
+//! the hash (a truncated or edited file is refused) before parsing the body. Nothing in the
+//! file depends on the time or the machine, so the same training run gives the same bytes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::tree::TreeEnsemble;
+
+pub const FORMAT: &str = "recoup-model";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Errors of reading and checking model files.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    #[error("{file}: {source}")]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: not a recoup model file ({reason})")]
+    NotAModel { file: PathBuf, reason: String },
+    #[error(
+        "{file}: format version {found}, this recoup reads version {FORMAT_VERSION}; retrain or use a matching recoup"
+    )]
+    FormatVersion { file: PathBuf, found: u32 },
+    #[error(
+        "{file}: the body's checksum is {found}, the header says {expected}: the file is truncated or was modified"
+    )]
+    Checksum {
+        file: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("{file}: {reason}")]
+    Invalid { file: PathBuf, reason: String },
+    /// The input's columns differ from the model's feature schema.
+    #[error(
+        "feature schema mismatch at column {position}: the model expects `{expected}`, the input has `{found}`"
+    )]
+    SchemaMismatch {
+        position: usize,
+        expected: String,
+        found: String,
+    },
+}
+
+/// One input column of a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureColumn {
+    pub name: String,
+    /// The input's dtype as polars names it (`float64`, `int64`, `bool`, `str`, ...).
+    pub dtype: String,
+    /// For a categorical column, its levels in the order the model reads them: level `k` is
+    /// fed to the model as the number `k`; unknown levels and missing values as NaN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+}
+
+/// The model's inputs in order, with a hash that changes with any name, dtype or order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSchema {
+    /// FNV-1a 64 of `name:dtype\n` for every column, in order (hex): the same hash
+    /// `recoup features` writes beside its tables.
+    pub hash: String,
+    pub columns: Vec<FeatureColumn>,
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl ModelSchema {
+    pub fn new(columns: Vec<FeatureColumn>) -> Self {
+        let canonical: String = columns
+            .iter()
+            .map(|c| format!("{}:{}\n", c.name, c.dtype))
+            .collect();
+        Self {
+            hash: format!("{:016x}", fnv1a(&canonical)),
+            columns,
+        }
+    }
+
+    /// Checks an input's (name, dtype) columns against the schema: same columns, same order.
+    pub fn check(&self, input: &[(String, String)]) -> Result<(), ModelError> {
+        let describe = |c: Option<(&str, &str)>| {
+            c.map_or_else(|| "(no column)".to_owned(), |(n, d)| format!("{n}: {d}"))
+        };
+        for i in 0..self.columns.len().max(input.len()) {
+            let want = self
+                .columns
+                .get(i)
+                .map(|c| (c.name.as_str(), c.dtype.as_str()));
+            let have = input.get(i).map(|(n, d)| (n.as_str(), d.as_str()));
+            if want != have {
+                return Err(ModelError::SchemaMismatch {
+                    position: i + 1,
+                    expected: describe(want),
+                    found: describe(have),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the body holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Gradient-boosted trees for a binary target: p = sigmoid(raw score).
+    GbdtBinary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub format: String,
+    pub format_version: u32,
+    pub kind: ModelKind,
+    pub recoup_version: String,
+    /// The column the model predicts.
+    pub target: String,
+    pub schema: ModelSchema,
+    /// BLAKE3 of the training table (columns, target, weights), hex: tells two training sets
+    /// apart without storing them.
+    pub training_fingerprint: String,
+    pub seed: u64,
+    pub params: serde_json::Value,
+    pub metrics: serde_json::Value,
+    /// BLAKE3 of the body bytes (everything after the header line), hex.
+    pub body_blake3: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelBody {
+    Trees(TreeEnsemble),
+}
+
+/// A model with its header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFile {
+    pub header: Header,
+    pub body: ModelBody,
+}
+
+impl ModelFile {
+    /// Builds the file's header around `body` (the body hash is computed here).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kind: ModelKind,
+        target: String,
+        schema: ModelSchema,
+        training_fingerprint: String,
+        seed: u64,
+        params: serde_json::Value,
+        metrics: serde_json::Value,
+        body: ModelBody,
+    ) -> Self {
+        Self {
+            header: Header {
+                format: FORMAT.into(),
+                format_version: FORMAT_VERSION,
+                kind,
+                recoup_version: env!("CARGO_PKG_VERSION").into(),
+                target,
+                schema,
+                training_fingerprint,
+                seed,
+                params,
+                metrics,
+                body_blake3: String::new(),
+            },
+            body,
+        }
+    }
+
+    /// The file's bytes: header line, newline, body.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising plain structs and maps cannot fail.
+        let body = serde_json::to_vec(&self.body).unwrap_or_default();
+        let mut header = self.header.clone();
+        header.body_blake3 = blake3::hash(&body).to_hex().to_string();
+        let mut out = serde_json::to_vec(&header).unwrap_or_default();
+        out.push(b'\n');
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Parses and checks a file's bytes; `file` names it in errors.
+    pub fn from_bytes(bytes: &[u8], file: &Path) -> Result<Self, ModelError> {
+        let not_a_model = |reason: String| ModelError::NotAModel {
+            file: file.to_path_buf(),
+            reason,
+        };
+        let split = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| not_a_model("no header line".into()))?;
+        let (head, body) = (&bytes[..split], &bytes[split + 1..]);
+        let loose: serde_json::Value = serde_json::from_slice(head)
+            .map_err(|e| not_a_model(format!("the header is not JSON: {e}")))?;
+        if loose.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(not_a_model(format!(
+                "no `\"format\": \"{FORMAT}\"` in the header"
+            )));
+        }
+        let version = loose
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| not_a_model("no format_version".into()))?;
+        if version != u64::from(FORMAT_VERSION) {
+            return Err(ModelError::FormatVersion {
+                file: file.to_path_buf(),
+                found: u32::try_from(version).unwrap_or(u32::MAX),
+            });
+        }
+        let header: Header = serde_json::from_value(loose).map_err(|e| ModelError::Invalid {
+            file: file.to_path_buf(),
+            reason: format!("header: {e}"),
+        })?;
+        let found = blake3::hash(body).to_hex().to_string();
+        if found != header.body_blake3 {
+            return Err(ModelError::Checksum {
+                file: file.to_path_buf(),
+                expected: header.body_blake3,
+                found,
+            });
+        }
+        let body: ModelBody = serde_json::from_slice(body).map_err(|e| ModelError::Invalid {
+            file: file.to_path_buf(),
+            reason: format!("body: {e}"),
+        })?;
+        let n = header.schema.columns.len();
+        match &body {
+            ModelBody::Trees(e) => {
+                if e.n_features != n {
+                    return Err(ModelError::Invalid {
+                        file: file.to_path_buf(),
+                        reason: format!(
+                            "the trees read {} features, the schema lists {n}",
+                            e.n_features
+                        ),
+                    });
+                }
+                e.check().map_err(|reason| ModelError::Invalid {
+                    file: file.to_path_buf(),
+                    reason,
+                })?;
+            }
+        }
+        Ok(Self { header, body })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Writes the file under a temporary name in the same folder, syncs and renames it.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        write_atomic(path, &self.to_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary in the same folder and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    let io = |source| ModelError::Io {
+        file: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
+    let tmp = path.with_file_name(format!(
+        "{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{NodeRef, Tree};
+
+    fn model() -> ModelFile {
+        let schema = ModelSchema::new(vec![
+            FeatureColumn {
+                name: "dpd".into(),
+                dtype: "int64".into(),
+                categories: None,
+            },
+            FeatureColumn {
+                name: "job".into(),
+                dtype: "str".into(),
+                categories: Some(vec!["student".into(), "admin.".into()]),
+            },
+        ]);
+        let tree = Tree {
+            feature: vec![0],
+            threshold: vec![29.5],
+            missing_left: vec![true],
+            left: vec![NodeRef::Leaf(0)],
+            right: vec![NodeRef::Leaf(1)],
+            leaf_value: vec![0.3, -0.7],
+        };
+        ModelFile::new(
+            ModelKind::GbdtBinary,
+            "paid_30d".into(),
+            schema,
+            "f00d".into(),
+            7,
+            serde_json::json!({"n_trees": 1}),
+            serde_json::json!({"auc": 0.8}),
+            ModelBody::Trees(TreeEnsemble {
+                n_features: 2,
+                base_score: -1.0,
+                trees: vec![tree],
+            }),
+        )
+    }
+
+    #[test]
+    fn round_trips_through_a_file_with_identical_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        let m = model();
+        m.save(&path).unwrap();
+        let back = ModelFile::load(&path).unwrap();
+        assert_eq!(back.body, m.body);
+        assert_eq!(back.to_bytes(), std::fs::read(&path).unwrap());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporaries left"
+        );
+    }
+
+    #[test]
+    fn truncated_tampered_and_foreign_files_are_refused() {
+        let p = Path::new("m.json");
+        let bytes = model().to_bytes();
+        let cut = &bytes[..bytes.len() - 5];
+        assert!(matches!(
+            ModelFile::from_bytes(cut, p),
+            Err(ModelError::Checksum { .. })
+        ));
+        let edited = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("-0.7", "-0.8");
+        assert!(matches!(
+            ModelFile::from_bytes(edited.as_bytes(), p),
+            Err(ModelError::Checksum { .. })
+        ));
+        let newer = String::from_utf8(bytes).unwrap().replacen(
+            "\"format_version\":1",
+            "\"format_version\":9",
+            1,
+        );
+        let err = ModelFile::from_bytes(newer.as_bytes(), p).unwrap_err();
+        assert!(
+            matches!(err, ModelError::FormatVersion { found: 9, .. }),
+            "{err}"
+        );
+        assert!(matches!(
+            ModelFile::from_bytes(b"{\"a\":1}\n{}", p),
+            Err(ModelError::NotAModel { .. })
+        ));
+    }
+
+    #[test]
+    fn schema_check_names_the_first_mismatch() {
+        let m = model();
+        let ok = [
+            ("dpd".to_owned(), "int64".to_owned()),
+            ("job".to_owned(), "str".to_owned()),
+        ];
+        m.header.schema.check(&ok).unwrap();
+        let swapped = [ok[1].clone(), ok[0].clone()];
+        let err = m.header.schema.check(&swapped).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "feature schema mismatch at column 1: the model expects `dpd: int64`, the input has `job: str`"
+        );
+        let err = m.header.schema.check(&ok[..1]).unwrap_err();
+        assert!(err.to_string().contains("column 2"), "{err}");
+        let retyped = [ok[0].clone(), ("job".to_owned(), "int64".to_owned())];
+        assert!(m.header.schema.check(&retyped).is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! A training run: table in, a versioned model folder out.
+//!
+//! `models/<name>/<version>/` receives `model.json` (header + trees, see
+//! `recoup_model::artifact`), `metrics.json` and `run.toml` (the settings, so the run can be
+//! repeated). The folder is assembled under a temporary name and renamed when complete; then
+//! `models/<name>/latest` is rewritten to name it.
+
+use std::path::{Path, PathBuf};
+
+use recoup_model::{FeatureColumn, ModelBody, ModelFile, ModelKind, ModelSchema};
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{Dataset, FeatureKind};
+use crate::error::TrainError;
+use crate::gbdt::{GbdtParams, fit};
+use crate::metrics::{GainsRow, ReliabilityBin, brier, gains, ks, log_loss, reliability, roc_auc};
+use crate::split;
+use crate::table::{TableSpec, load_table};
+
+/// The run file (`run.toml`): what to train on and how. Every field but `name` and the data's
+/// `table` and `target` has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub name: String,
+    pub data: DataSection,
+    #[serde(default)]
+    pub split: SplitSection,
+    #[serde(default)]
+    pub gbdt: GbdtParams,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    pub table: PathBuf,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub drop: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitSection {
+    /// Share of rows held out (stratified) for the reported metrics.
+    pub test_fraction: f64,
+    /// Share of the training rows held out for early stopping (used only when
+    /// `gbdt.early_stopping_rounds > 0`).
+    pub valid_fraction: f64,
+    /// Stratified k-fold cross-validation on the training rows, reported beside the test
+    /// metrics (0: none).
+    pub folds: usize,
+    pub seed: u64,
+}
+
+impl Default for SplitSection {
+    fn default() -> Self {
+        Self {
+            test_fraction: 0.2,
+            valid_fraction: 0.1,
+            folds: 0,
+            seed: 42,
+        }
+    }
+}
+
+impl RunConfig {
+    pub fn check(&self) -> Result<(), recoup_core::InvalidSetting> {
+        use recoup_core::InvalidSetting;
+        let valid_name = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name {
+            return Err(InvalidSetting::new(
+                "name",
+                &self.name,
+                "letters, digits, '-' and '_' (it names a folder)",
+            ));
+        }
+        let s = &self.split;
+        if !(s.test_fraction > 0.0 && s.test_fraction < 1.0) {
+            return Err(InvalidSetting::new(
+                "split.test_fraction",
+                s.test_fraction,
+                "in (0, 1)",
+            ));
+        }
+        if !(s.valid_fraction > 0.0 && s.valid_fraction < 1.0) {
+            return Err(InvalidSetting::new(
+                "split.valid_fraction",
+                s.valid_fraction,
+                "in (0, 1)",
+            ));
+        }
+        if s.folds == 1 {
+            return Err(InvalidSetting::new(
+                "split.folds",
+                s.folds,
+                "0 (none) or at least 2",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Test-set metrics of a binary classifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub rows_train: usize,
+    pub rows_test: usize,
+    pub positive_rate_test: f64,
+    pub roc_auc: f64,
+    pub gini: f64,
+    pub ks: f64,
+    pub log_loss: f64,
+    pub brier: f64,
+    pub expected_calibration_error: f64,
+    pub reliability: Vec<ReliabilityBin>,
+    pub gains: Vec<GainsRow>,
+    pub trees: usize,
+    /// Cross-validated AUC (mean, standard deviation) when `split.folds` > 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv_roc_auc: Option<(f64, f64)>,
+    pub importance: Vec<Importance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Importance {
+    pub feature: String,
+    pub gain: f64,
+    pub splits: u32,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub version: String,
+    pub metrics: Metrics,
+    pub notes: Vec<String>,
+}
+
+/// BLAKE3 of the training rows: names, target, weights and every value, in order.
+pub fn fingerprint(data: &Dataset) -> String {
+    let mut h = blake3::Hasher::new();
+    for n in &data.names {
+        h.update(n.as_bytes());
+        h.update(&[0]);
+    }
+    for c in &data.columns {
+        for v in c {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    for v in &data.target {
+        h.update(&v.to_le_bytes());
+    }
+    if let Some(w) = &data.weight {
+        for v in w {
+            h.update(&v.to_le_bytes());
+        }
+    }
+    h.finalize().to_hex()[..32].to_owned()
+}
+
+/// The next free version under `models/<name>/`: `v1`, `v2`, ...
+fn next_version(model_dir: &Path) -> String {
+    let last = std::fs::read_dir(model_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix('v')?
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    format!("v{}", last + 1)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> TrainError {
+    TrainError::Read {
+        file: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Trains, evaluates and writes `models_root/<name>/<version>/`.
+pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError> {
+    cfg.check()?;
+    let loaded = load_table(&TableSpec {
+        path: cfg.data.table.clone(),
+        target: cfg.data.target.clone(),
+        id: cfg.data.id.clone(),
+        drop: cfg.data.drop.clone(),
+    })?;
+    cfg.gbdt.check(&loaded.data.names)?;
+    let data = &loaded.data;
+    let s = &cfg.split;
+    let (train_rows, test_rows) = split::stratified(&data.target, s.test_fraction, s.seed);
+    let train = data.take(&train_rows);
+    let test = data.take(&test_rows);
+    for (side, d) in [("training", &train), ("test", &test)] {
+        let pos = d.target.iter().filter(|&&y| y == 1.0).count();
+        if pos == 0 || pos == d.n_rows() {
+            return Err(TrainError::Shape(format!(
+                "the target `{}` is {} on every {side} row: there is nothing to learn or measure",
+                cfg.data.target,
+                if pos == 0 { 0 } else { 1 }
+            )));
+        }
+    }
+
+    let model = if cfg.gbdt.early_stopping_rounds > 0 {
+        let (fit_rows, valid_rows) =
+            split::stratified(&train.target, s.valid_fraction, s.seed.wrapping_add(1));
+        fit(
+            &cfg.gbdt,
+            &train.take(&fit_rows),
+            Some(&train.take(&valid_rows)),
+        )?
+    } else {
+        fit(&cfg.gbdt, &train, None)?
+    };
+    let cv_roc_auc = if s.folds > 1 {
+        let folds = split::stratified_folds(&train.target, s.folds, s.seed.wrapping_add(2));
+        let mut aucs = Vec::new();
+        for held in &folds {
+            let mut is_held = vec![false; train.n_rows()];
+            for &r in held {
+                is_held[r] = true;
+            }
+            let rest: Vec<usize> = (0..train.n_rows()).filter(|&r| !is_held[r]).collect();
+            let params = GbdtParams {
+                early_stopping_rounds: 0,
+                n_trees: model.best_n_trees,
+                ..cfg.gbdt.clone()
+            };
+            let m = fit(&params, &train.take(&rest), None)?;
+            let part = train.take(held);
+            aucs.push(roc_auc(&part.target, &m.predict_proba(&part), None));
+        }
+        let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+        let var = aucs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (aucs.len() - 1) as f64;
+        Some((mean, var.sqrt()))
+    } else {
+        None
+    };
+
+    let p = model.predict_proba(&test);
+    let y = &test.target;
+    let auc = roc_auc(y, &p, None);
+    let (reliability, ece) = reliability(y, &p, None, 10);
+    let mut importance: Vec<Importance> = data
+        .names
+        .iter()
+        .enumerate()
+        .map(|(f, n)| Importance {
+            feature: n.clone(),
+            gain: model.importance_gain[f],
+            splits: model.importance_splits[f],
+        })
+        .collect();
+    importance.sort_by(|a, b| b.gain.total_cmp(&a.gain).then(a.feature.cmp(&b.feature)));
+    let metrics = Metrics {
+        rows_train: train.n_rows(),
+        rows_test: test.n_rows(),
+        positive_rate_test: y.iter().sum::<f64>() / y.len() as f64,
+        roc_auc: auc,
+        gini: 2.0 * auc - 1.0,
+        ks: ks(y, &p, None),
+        log_loss: log_loss(y, &p, None),
+        brier: brier(y, &p, None),
+        expected_calibration_error: ece,
+        reliability,
+        gains: gains(y, &p, 10),
+        trees: model.ensemble.trees.len(),
+        cv_roc_auc,
+        importance,
+    };
+
+    let columns = data
+        .names
+        .iter()
+        .zip(&loaded.dtypes)
+        .enumerate()
+        .map(|(f, (name, dtype))| FeatureColumn {
+            name: name.clone(),
+            dtype: dtype.clone(),
+            categories: match (&data.kinds[f], &model.category_rank[f]) {
+                (FeatureKind::Categorical { levels }, Some(rank)) => {
+                    let mut by_rank: Vec<(f64, &String)> =
+                        rank.iter().copied().zip(levels).collect();
+                    by_rank.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Some(by_rank.into_iter().map(|(_, l)| l.clone()).collect())
+                }
+                _ => None,
+            },
+        })
+        .collect();
+    let file = ModelFile::new(
+        ModelKind::GbdtBinary,
+        cfg.data.target.clone(),
+        ModelSchema::new(columns),
+        fingerprint(&train),
+        cfg.gbdt.seed,
+        serde_json::to_value(&cfg.gbdt).unwrap_or_default(),
+        serde_json::json!({
+            "roc_auc": metrics.roc_auc,
+            "log_loss": metrics.log_loss,
+            "rows_test": metrics.rows_test,
+        }),
+        ModelBody::Trees(model.ensemble),
+    );
+
+    let model_dir = models_root.join(&cfg.name);
+    std::fs::create_dir_all(&model_dir).map_err(|e| io_error(&model_dir, e))?;
+    let version = next_version(&model_dir);
+    let dir = model_dir.join(&version);
+    let tmp = model_dir.join(format!(".{version}.tmp-{}", std::process::id()));
+    let write_all = || -> Result<(), TrainError> {
+        std::fs::create_dir_all(&tmp).map_err(|e| io_error(&tmp, e))?;
+        file.save(&tmp.join("model.json"))?;
+        let metrics_json = serde_json::to_string_pretty(&metrics).unwrap_or_default();
+        recoup_model::artifact::write_atomic(&tmp.join("metrics.json"), metrics_json.as_bytes())?;
+        let run_toml = toml::to_string(cfg).map_err(|e| TrainError::Shape(e.to_string()))?;
+        recoup_model::artifact::write_atomic(&tmp.join("run.toml"), run_toml.as_bytes())?;
+        std::fs::rename(&tmp, &dir).map_err(|e| io_error(&dir, e))?;
+        recoup_model::artifact::write_atomic(
+            &model_dir.join("latest"),
+            format!("{version}\n").as_bytes(),
+        )?;
+        Ok(())
+    };
+    if let Err(e) = write_all() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    Ok(RunOutcome {
+        dir,
+        version,
+        metrics,
+        notes: loaded.notes,
+    })
+}
