@@ -106,6 +106,7 @@ fn config_from(args: &TrainArgs) -> Result<RunConfig> {
                 },
                 split: SplitSection::default(),
                 gbdt: GbdtParams::default(),
+                scorecard: Default::default(),
             }
         }
     };
@@ -151,7 +152,8 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
     for n in &out.notes {
         tracing::info!("{n}");
     }
-    let m = &out.metrics;
+    let m = &out.metrics.gbdt;
+    let c = &out.metrics.scorecard;
     tracing::info!(
         "wrote {} in {:.1} s",
         out.dir.display(),
@@ -170,6 +172,10 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         m.log_loss,
         m.brier,
         m.expected_calibration_error
+    ));
+    emit(format_args!(
+        "calibration\t{}\nscorecard_roc_auc\t{:.4}\nscorecard_log_loss\t{:.4}\n",
+        out.metrics.gbdt_calibration.chosen, c.roc_auc, c.log_loss
     ));
     if let Some((mean, sd)) = m.cv_roc_auc {
         emit(format_args!("cv_roc_auc\t{mean:.4} ± {sd:.4}\n"));

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::linear::{Calibration, Scorecard};
 use crate::tree::TreeEnsemble;
 
 pub const FORMAT: &str = "recoup-model";
@@ -118,8 +119,10 @@ impl ModelSchema {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
-    /// Gradient-boosted trees for a binary target: p = sigmoid(raw score).
+    /// Gradient-boosted trees for a binary target.
     GbdtBinary,
+    /// A weight-of-evidence logistic scorecard for a binary target.
+    ScorecardBinary,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,10 +145,49 @@ pub struct Header {
     pub body_blake3: String,
 }
 
+/// How raw scores (log-odds) are computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ModelBody {
+pub enum Scorer {
     Trees(TreeEnsemble),
+    Scorecard(Scorecard),
+}
+
+/// The model proper: a raw scorer and the calibration of its scores into probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelBody {
+    pub scorer: Scorer,
+    pub calibration: Calibration,
+}
+
+impl ModelBody {
+    pub fn n_features(&self) -> usize {
+        match &self.scorer {
+            Scorer::Trees(t) => t.n_features,
+            Scorer::Scorecard(s) => s.n_features,
+        }
+    }
+
+    /// The uncalibrated log-odds of one row (indexed by feature number).
+    pub fn predict_raw(&self, row: &[f64]) -> f64 {
+        match &self.scorer {
+            Scorer::Trees(t) => t.predict_raw(row),
+            Scorer::Scorecard(s) => s.predict_raw(row),
+        }
+    }
+
+    /// The calibrated probability of one row.
+    pub fn predict_proba(&self, row: &[f64]) -> f64 {
+        self.calibration.apply(self.predict_raw(row))
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        match &self.scorer {
+            Scorer::Trees(t) => t.check()?,
+            Scorer::Scorecard(s) => s.check()?,
+        }
+        self.calibration.check()
+    }
 }
 
 /// A model with its header.
@@ -243,23 +285,19 @@ impl ModelFile {
             reason: format!("body: {e}"),
         })?;
         let n = header.schema.columns.len();
-        match &body {
-            ModelBody::Trees(e) => {
-                if e.n_features != n {
-                    return Err(ModelError::Invalid {
-                        file: file.to_path_buf(),
-                        reason: format!(
-                            "the trees read {} features, the schema lists {n}",
-                            e.n_features
-                        ),
-                    });
-                }
-                e.check().map_err(|reason| ModelError::Invalid {
-                    file: file.to_path_buf(),
-                    reason,
-                })?;
-            }
+        if body.n_features() != n {
+            return Err(ModelError::Invalid {
+                file: file.to_path_buf(),
+                reason: format!(
+                    "the model reads {} features, the schema lists {n}",
+                    body.n_features()
+                ),
+            });
         }
+        body.check().map_err(|reason| ModelError::Invalid {
+            file: file.to_path_buf(),
+            reason,
+        })?;
         Ok(Self { header, body })
     }
 
@@ -337,11 +375,14 @@ mod tests {
             7,
             serde_json::json!({"n_trees": 1}),
             serde_json::json!({"auc": 0.8}),
-            ModelBody::Trees(TreeEnsemble {
-                n_features: 2,
-                base_score: -1.0,
-                trees: vec![tree],
-            }),
+            ModelBody {
+                scorer: Scorer::Trees(TreeEnsemble {
+                    n_features: 2,
+                    base_score: -1.0,
+                    trees: vec![tree],
+                }),
+                calibration: Calibration::Platt { a: 1.1, b: -0.1 },
+            },
         )
     }
 

@@ -6,11 +6,13 @@
 //! directly.
 
 pub mod artifact;
+pub mod linear;
 pub mod tree;
 
 pub use artifact::{
-    FeatureColumn, Header, ModelBody, ModelError, ModelFile, ModelKind, ModelSchema,
+    FeatureColumn, Header, ModelBody, ModelError, ModelFile, ModelKind, ModelSchema, Scorer,
 };
+pub use linear::{Calibration, Scorecard, ScorecardFeature};
 pub use tree::{NodeRef, Tree, TreeEnsemble};
 
 /// The logistic function, written so that large |x| neither overflows nor loses precision.

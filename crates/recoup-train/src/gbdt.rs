@@ -167,7 +167,7 @@ impl FittedGbdt {
     }
 }
 
-fn apply_ranks(ranks: &[Option<Vec<f64>>], x: &mut [f64], nf: usize) {
+pub fn apply_ranks(ranks: &[Option<Vec<f64>>], x: &mut [f64], nf: usize) {
     for (f, r) in ranks.iter().enumerate() {
         if let Some(r) = r {
             for row in x.chunks_mut(nf) {
@@ -181,7 +181,7 @@ fn apply_ranks(ranks: &[Option<Vec<f64>>], x: &mut [f64], nf: usize) {
 }
 
 /// Level ranks by smoothed weighted target mean (ties by level code), from the training rows.
-fn category_ranks(data: &Dataset) -> Vec<Option<Vec<f64>>> {
+pub fn category_ranks(data: &Dataset) -> Vec<Option<Vec<f64>>> {
     const PRIOR: f64 = 10.0;
     let (mut sw, mut sy) = (0.0, 0.0);
     for r in 0..data.n_rows() {

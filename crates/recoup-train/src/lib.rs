@@ -14,11 +14,13 @@
 //! ```
 
 pub mod binning;
+pub mod calibrate;
 pub mod dataset;
 pub mod error;
 pub mod gbdt;
 pub mod metrics;
 pub mod run;
+pub mod scorecard;
 pub mod split;
 pub mod table;
 

@@ -7,13 +7,15 @@
 
 use std::path::{Path, PathBuf};
 
-use recoup_model::{FeatureColumn, ModelBody, ModelFile, ModelKind, ModelSchema};
+use recoup_model::{FeatureColumn, ModelBody, ModelFile, ModelKind, ModelSchema, Scorer};
 use serde::{Deserialize, Serialize};
 
+use crate::calibrate::{self, CalibrationChoice};
 use crate::dataset::{Dataset, FeatureKind};
 use crate::error::TrainError;
-use crate::gbdt::{GbdtParams, fit};
+use crate::gbdt::{GbdtParams, category_ranks, fit};
 use crate::metrics::{GainsRow, ReliabilityBin, brier, gains, ks, log_loss, reliability, roc_auc};
+use crate::scorecard::{self, ScorecardParams};
 use crate::split;
 use crate::table::{TableSpec, load_table};
 
@@ -28,6 +30,8 @@ pub struct RunConfig {
     pub split: SplitSection,
     #[serde(default)]
     pub gbdt: GbdtParams,
+    #[serde(default)]
+    pub scorecard: ScorecardParams,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,12 +139,29 @@ pub struct Importance {
     pub splits: u32,
 }
 
+/// Everything `metrics.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    pub gbdt: Metrics,
+    pub gbdt_calibration: CalibrationChoice,
+    pub scorecard: Metrics,
+    pub scorecard_calibration: CalibrationChoice,
+    pub scorecard_coefficients: Vec<Coefficient>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coefficient {
+    pub feature: String,
+    pub coefficient: f64,
+    pub bins: usize,
+}
+
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     pub dir: PathBuf,
     pub version: String,
-    pub metrics: Metrics,
+    pub metrics: RunMetrics,
     pub notes: Vec<String>,
 }
 
@@ -192,9 +213,55 @@ fn io_error(path: &Path, e: std::io::Error) -> TrainError {
     }
 }
 
+/// Categorical codes replaced by their ranks (see [`category_ranks`]); every column numeric.
+fn ranked(data: &Dataset, ranks: &[Option<Vec<f64>>]) -> Dataset {
+    let mut out = data.clone();
+    for (f, r) in ranks.iter().enumerate() {
+        if let Some(r) = r {
+            for v in out.columns[f].iter_mut() {
+                if !v.is_nan() {
+                    *v = r[*v as usize];
+                }
+            }
+            out.kinds[f] = FeatureKind::Numeric;
+        }
+    }
+    out
+}
+
+/// Metrics of raw scores `raw` (ranking: AUC, KS, gains) and calibrated probabilities `p`
+/// (log-loss, Brier, reliability) on `test`.
+fn evaluate(test: &Dataset, rows_train: usize, raw: &[f64], p: &[f64]) -> Metrics {
+    let y = &test.target;
+    let auc = roc_auc(y, raw, None);
+    let (reliability, ece) = reliability(y, p, None, 10);
+    Metrics {
+        rows_train,
+        rows_test: test.n_rows(),
+        positive_rate_test: y.iter().sum::<f64>() / y.len() as f64,
+        roc_auc: auc,
+        gini: 2.0 * auc - 1.0,
+        ks: ks(y, raw, None),
+        log_loss: log_loss(y, p, None),
+        brier: brier(y, p, None),
+        expected_calibration_error: ece,
+        reliability,
+        gains: gains(y, p, 10),
+        trees: 0,
+        cv_roc_auc: None,
+        importance: Vec::new(),
+    }
+}
+
 /// Trains, evaluates and writes `models_root/<name>/<version>/`.
+///
+/// Rows are split three ways (stratified, seeded): `test_fraction` for the reported metrics,
+/// then `valid_fraction` of the rest for early stopping and calibration, and the remainder to
+/// fit. Ranking metrics (AUC, Gini, KS) read raw scores; probability metrics (log-loss, Brier,
+/// calibration error, reliability, gains) the calibrated probabilities.
 pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError> {
     cfg.check()?;
+    cfg.scorecard.check()?;
     let loaded = load_table(&TableSpec {
         path: cfg.data.table.clone(),
         target: cfg.data.target.clone(),
@@ -205,11 +272,10 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     let data = &loaded.data;
     let s = &cfg.split;
     let (train_rows, test_rows) = split::stratified(&data.target, s.test_fraction, s.seed);
-    let train = data.take(&train_rows);
-    let test = data.take(&test_rows);
-    for (side, d) in [("training", &train), ("test", &test)] {
-        let pos = d.target.iter().filter(|&&y| y == 1.0).count();
-        if pos == 0 || pos == d.n_rows() {
+    let train_all = data.take(&train_rows);
+    for (side, rows) in [("training", &train_rows), ("test", &test_rows)] {
+        let pos = rows.iter().filter(|&&r| data.target[r] == 1.0).count();
+        if pos == 0 || pos == rows.len() {
             return Err(TrainError::Shape(format!(
                 "the target `{}` is {} on every {side} row: there is nothing to learn or measure",
                 cfg.data.target,
@@ -217,35 +283,49 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
             )));
         }
     }
+    // Level ranks come from the training rows only, then every model reads ranks.
+    let ranks = category_ranks(&train_all);
+    let train_all = ranked(&train_all, &ranks);
+    let test = ranked(&data.take(&test_rows), &ranks);
+    let (fit_rows, cal_rows) =
+        split::stratified(&train_all.target, s.valid_fraction, s.seed.wrapping_add(1));
+    let (train, cal) = (train_all.take(&fit_rows), train_all.take(&cal_rows));
 
-    let model = if cfg.gbdt.early_stopping_rounds > 0 {
-        let (fit_rows, valid_rows) =
-            split::stratified(&train.target, s.valid_fraction, s.seed.wrapping_add(1));
-        fit(
-            &cfg.gbdt,
-            &train.take(&fit_rows),
-            Some(&train.take(&valid_rows)),
-        )?
-    } else {
-        fit(&cfg.gbdt, &train, None)?
+    let model = fit(
+        &cfg.gbdt,
+        &train,
+        (cfg.gbdt.early_stopping_rounds > 0).then_some(&cal),
+    )?;
+    let raw_of = |e: &recoup_model::TreeEnsemble, d: &Dataset| -> Vec<f64> {
+        let nf = d.n_features();
+        d.row_major()
+            .chunks(nf)
+            .map(|row| e.predict_raw(row))
+            .collect()
     };
-    let cv_roc_auc = if s.folds > 1 {
-        let folds = split::stratified_folds(&train.target, s.folds, s.seed.wrapping_add(2));
+    let (calibration, calibration_choice) =
+        calibrate::choose(&raw_of(&model.ensemble, &cal), &cal.target);
+    let raw_test = raw_of(&model.ensemble, &test);
+    let p_test: Vec<f64> = raw_test.iter().map(|&r| calibration.apply(r)).collect();
+    let mut metrics = evaluate(&test, train.n_rows(), &raw_test, &p_test);
+    metrics.trees = model.ensemble.trees.len();
+    metrics.cv_roc_auc = if s.folds > 1 {
+        let folds = split::stratified_folds(&train_all.target, s.folds, s.seed.wrapping_add(2));
         let mut aucs = Vec::new();
         for held in &folds {
-            let mut is_held = vec![false; train.n_rows()];
+            let mut is_held = vec![false; train_all.n_rows()];
             for &r in held {
                 is_held[r] = true;
             }
-            let rest: Vec<usize> = (0..train.n_rows()).filter(|&r| !is_held[r]).collect();
+            let rest: Vec<usize> = (0..train_all.n_rows()).filter(|&r| !is_held[r]).collect();
             let params = GbdtParams {
                 early_stopping_rounds: 0,
                 n_trees: model.best_n_trees,
                 ..cfg.gbdt.clone()
             };
-            let m = fit(&params, &train.take(&rest), None)?;
-            let part = train.take(held);
-            aucs.push(roc_auc(&part.target, &m.predict_proba(&part), None));
+            let m = fit(&params, &train_all.take(&rest), None)?;
+            let part = train_all.take(held);
+            aucs.push(roc_auc(&part.target, &raw_of(&m.ensemble, &part), None));
         }
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
         let var = aucs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (aucs.len() - 1) as f64;
@@ -253,12 +333,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     } else {
         None
     };
-
-    let p = model.predict_proba(&test);
-    let y = &test.target;
-    let auc = roc_auc(y, &p, None);
-    let (reliability, ece) = reliability(y, &p, None, 10);
-    let mut importance: Vec<Importance> = data
+    metrics.importance = data
         .names
         .iter()
         .enumerate()
@@ -268,25 +343,38 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
             splits: model.importance_splits[f],
         })
         .collect();
-    importance.sort_by(|a, b| b.gain.total_cmp(&a.gain).then(a.feature.cmp(&b.feature)));
-    let metrics = Metrics {
-        rows_train: train.n_rows(),
-        rows_test: test.n_rows(),
-        positive_rate_test: y.iter().sum::<f64>() / y.len() as f64,
-        roc_auc: auc,
-        gini: 2.0 * auc - 1.0,
-        ks: ks(y, &p, None),
-        log_loss: log_loss(y, &p, None),
-        brier: brier(y, &p, None),
-        expected_calibration_error: ece,
-        reliability,
-        gains: gains(y, &p, 10),
-        trees: model.ensemble.trees.len(),
-        cv_roc_auc,
-        importance,
-    };
+    metrics
+        .importance
+        .sort_by(|a, b| b.gain.total_cmp(&a.gain).then(a.feature.cmp(&b.feature)));
 
-    let columns = data
+    // The scorecard baseline on the same rows.
+    let card = scorecard::fit(&cfg.scorecard, &train)?;
+    let card_raw = |d: &Dataset| -> Vec<f64> {
+        let nf = d.n_features();
+        d.row_major()
+            .chunks(nf)
+            .map(|row| card.predict_raw(row))
+            .collect()
+    };
+    let (card_calibration, card_calibration_choice) =
+        calibrate::choose(&card_raw(&cal), &cal.target);
+    let card_raw_test = card_raw(&test);
+    let card_p: Vec<f64> = card_raw_test
+        .iter()
+        .map(|&r| card_calibration.apply(r))
+        .collect();
+    let card_metrics = evaluate(&test, train.n_rows(), &card_raw_test, &card_p);
+    let coefficients: Vec<Coefficient> = card
+        .features
+        .iter()
+        .map(|f| Coefficient {
+            feature: data.names[f.feature as usize].clone(),
+            coefficient: f.coefficient,
+            bins: f.woe.len(),
+        })
+        .collect();
+
+    let columns: Vec<FeatureColumn> = data
         .names
         .iter()
         .zip(&loaded.dtypes)
@@ -294,7 +382,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         .map(|(f, (name, dtype))| FeatureColumn {
             name: name.clone(),
             dtype: dtype.clone(),
-            categories: match (&data.kinds[f], &model.category_rank[f]) {
+            categories: match (&data.kinds[f], &ranks[f]) {
                 (FeatureKind::Categorical { levels }, Some(rank)) => {
                     let mut by_rank: Vec<(f64, &String)> =
                         rank.iter().copied().zip(levels).collect();
@@ -305,20 +393,49 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
             },
         })
         .collect();
+    let schema = ModelSchema::new(columns);
+    let train_fingerprint = fingerprint(&train);
+    let headline = |m: &Metrics, c: &CalibrationChoice| {
+        serde_json::json!({
+            "roc_auc": m.roc_auc,
+            "log_loss": m.log_loss,
+            "rows_test": m.rows_test,
+            "calibration": c.chosen,
+        })
+    };
     let file = ModelFile::new(
         ModelKind::GbdtBinary,
         cfg.data.target.clone(),
-        ModelSchema::new(columns),
-        fingerprint(&train),
+        schema.clone(),
+        train_fingerprint.clone(),
         cfg.gbdt.seed,
         serde_json::to_value(&cfg.gbdt).unwrap_or_default(),
-        serde_json::json!({
-            "roc_auc": metrics.roc_auc,
-            "log_loss": metrics.log_loss,
-            "rows_test": metrics.rows_test,
-        }),
-        ModelBody::Trees(model.ensemble),
+        headline(&metrics, &calibration_choice),
+        ModelBody {
+            scorer: Scorer::Trees(model.ensemble),
+            calibration,
+        },
     );
+    let card_file = ModelFile::new(
+        ModelKind::ScorecardBinary,
+        cfg.data.target.clone(),
+        schema,
+        train_fingerprint,
+        0,
+        serde_json::to_value(&cfg.scorecard).unwrap_or_default(),
+        headline(&card_metrics, &card_calibration_choice),
+        ModelBody {
+            scorer: Scorer::Scorecard(card),
+            calibration: card_calibration,
+        },
+    );
+    let report = RunMetrics {
+        gbdt: metrics,
+        gbdt_calibration: calibration_choice,
+        scorecard: card_metrics,
+        scorecard_calibration: card_calibration_choice,
+        scorecard_coefficients: coefficients,
+    };
 
     let model_dir = models_root.join(&cfg.name);
     std::fs::create_dir_all(&model_dir).map_err(|e| io_error(&model_dir, e))?;
@@ -328,7 +445,8 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     let write_all = || -> Result<(), TrainError> {
         std::fs::create_dir_all(&tmp).map_err(|e| io_error(&tmp, e))?;
         file.save(&tmp.join("model.json"))?;
-        let metrics_json = serde_json::to_string_pretty(&metrics).unwrap_or_default();
+        card_file.save(&tmp.join("scorecard.json"))?;
+        let metrics_json = serde_json::to_string_pretty(&report).unwrap_or_default();
         recoup_model::artifact::write_atomic(&tmp.join("metrics.json"), metrics_json.as_bytes())?;
         let run_toml = toml::to_string(cfg).map_err(|e| TrainError::Shape(e.to_string()))?;
         recoup_model::artifact::write_atomic(&tmp.join("run.toml"), run_toml.as_bytes())?;
@@ -346,7 +464,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     Ok(RunOutcome {
         dir,
         version,
-        metrics,
+        metrics: report,
         notes: loaded.notes,
     })
 }
