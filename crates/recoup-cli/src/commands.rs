@@ -446,6 +446,62 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         "`recoup features --table contacts --explain` documents its {} columns.",
         contact_schema.columns().count()
     );
+
+    out!("\n== 7. models: propensity to pay (snapshots) and channel response (contacts)");
+    out!(
+        "{:<30} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>10} {:>9} {:>9}",
+        "model",
+        "train",
+        "test",
+        "trees",
+        "AUC",
+        "logloss",
+        "ECE",
+        "calibrated",
+        "card AUC",
+        "card ll"
+    );
+    let models = args.out.join("models");
+    for (name, table, target) in [
+        ("propensity_to_pay", &features_path, "paid_30d"),
+        ("channel_response", &contacts_path, "responded"),
+    ] {
+        let cfg = recoup_train::RunConfig {
+            name: name.into(),
+            data: recoup_train::run::DataSection {
+                table: table.clone(),
+                target: target.into(),
+                id: None,
+                drop: Vec::new(),
+            },
+            split: Default::default(),
+            gbdt: recoup_train::GbdtParams {
+                early_stopping_rounds: 30,
+                seed: args.seed,
+                ..Default::default()
+            },
+            scorecard: Default::default(),
+        };
+        let run = recoup_train::run(&cfg, &models)?;
+        let (m, c) = (&run.metrics.gbdt, &run.metrics.scorecard);
+        out!(
+            "{:<30} {:>7} {:>7} {:>7} {:>7.4} {:>8.4} {:>7.4} {:>10} {:>9.4} {:>9.4}",
+            format!("{name} ({target})"),
+            m.rows_train,
+            m.rows_test,
+            m.trees,
+            m.roc_auc,
+            m.log_loss,
+            m.expected_calibration_error,
+            run.metrics.gbdt_calibration.chosen,
+            c.roc_auc,
+            c.log_loss
+        );
+    }
+    out!(
+        "Time split: trained on earlier months, tested on the latest; `card` is the weight-of-evidence scorecard baseline. Models, metrics and run files: {}/.",
+        models.display()
+    );
     out!(
         "\nThe tables are in {0}/ and the ground truth in {0}/truth/ (see data/README.md).",
         args.out.display()

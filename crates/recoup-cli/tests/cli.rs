@@ -159,6 +159,39 @@ fn demo_runs_end_to_end() {
     let s = text(&out.stdout);
     assert!(s.contains("0 errors"), "{s}");
     assert!(s.contains("roll 1-29 -> 30-59"), "{s}");
+    // Models trained on recoup's own feature tables: keys, other labels and logging
+    // descriptors are not features, and the split is in time.
+    let models = tmp.path().join("demo/models");
+    for (name, not_features) in [
+        (
+            "propensity_to_pay",
+            &["account_id", "as_of", "paid_any_30d", "amount_paid_30d", "cured_30d"][..],
+        ),
+        (
+            "channel_response",
+            &["contact_id", "contacted_at", "propensity", "policy_arm", "paid_in_window"][..],
+        ),
+    ] {
+        assert!(s.contains(name), "{s}");
+        let model = std::fs::read_to_string(models.join(name).join("v1/model.json")).unwrap();
+        let header: serde_json::Value =
+            serde_json::from_str(model.lines().next().unwrap()).unwrap();
+        let columns: Vec<&str> = header["schema"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        for c in not_features {
+            assert!(!columns.contains(c), "{name} uses {c}");
+        }
+        let metrics: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(models.join(name).join("v1/metrics.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(metrics["split"].as_str().unwrap().starts_with("time"), "{metrics}");
+        assert!(metrics["gbdt"]["roc_auc"].as_f64().unwrap() > 0.6, "{name}");
+    }
 }
 
 #[test]

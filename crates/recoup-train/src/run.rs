@@ -142,6 +142,8 @@ pub struct Importance {
 /// Everything `metrics.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMetrics {
+    /// How test rows were chosen.
+    pub split: String,
     pub gbdt: Metrics,
     pub gbdt_calibration: CalibrationChoice,
     pub scorecard: Metrics,
@@ -213,6 +215,21 @@ fn io_error(path: &Path, e: std::io::Error) -> TrainError {
     }
 }
 
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn chrono_day(days: i64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one format.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Categorical codes replaced by their ranks (see [`category_ranks`]); every column numeric.
 fn ranked(data: &Dataset, ranks: &[Option<Vec<f64>>]) -> Dataset {
     let mut out = data.clone();
@@ -271,8 +288,30 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     cfg.gbdt.check(&loaded.data.names)?;
     let data = &loaded.data;
     let s = &cfg.split;
-    let (train_rows, test_rows) = split::stratified(&data.target, s.test_fraction, s.seed);
+    let mut notes = loaded.notes.clone();
+    let time_split: Option<(Vec<usize>, Vec<usize>, i64)> = loaded
+        .time
+        .as_ref()
+        .and_then(|t| split::by_time(t, s.test_fraction));
+    let is_time_split = time_split.is_some();
+    let (train_rows, test_rows, split_kind) = match time_split {
+        Some((train, test, cutoff)) => {
+            let day = chrono_day(cutoff);
+            (train, test, format!("time: test = rows from {day} on"))
+        }
+        None => {
+            if loaded.time.is_some() {
+                notes.push("one period only: stratified split instead of a time split".into());
+            }
+            let (train, test) = split::stratified(&data.target, s.test_fraction, s.seed);
+            (train, test, format!("stratified random, seed {}", s.seed))
+        }
+    };
     let train_all = data.take(&train_rows);
+    let train_time: Option<Vec<i64>> = loaded
+        .time
+        .as_ref()
+        .map(|t| train_rows.iter().map(|&r| t[r]).collect());
     for (side, rows) in [("training", &train_rows), ("test", &test_rows)] {
         let pos = rows.iter().filter(|&&r| data.target[r] == 1.0).count();
         if pos == 0 || pos == rows.len() {
@@ -287,8 +326,13 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     let ranks = category_ranks(&train_all);
     let train_all = ranked(&train_all, &ranks);
     let test = ranked(&data.take(&test_rows), &ranks);
-    let (fit_rows, cal_rows) =
-        split::stratified(&train_all.target, s.valid_fraction, s.seed.wrapping_add(1));
+    let (fit_rows, cal_rows) = match train_time
+        .as_ref()
+        .and_then(|t| split::by_time(t, s.valid_fraction))
+    {
+        Some((fit_rows, cal_rows, _)) if is_time_split => (fit_rows, cal_rows),
+        _ => split::stratified(&train_all.target, s.valid_fraction, s.seed.wrapping_add(1)),
+    };
     let (train, cal) = (train_all.take(&fit_rows), train_all.take(&cal_rows));
 
     let model = fit(
@@ -430,6 +474,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         },
     );
     let report = RunMetrics {
+        split: split_kind,
         gbdt: metrics,
         gbdt_calibration: calibration_choice,
         scorecard: card_metrics,
@@ -465,6 +510,19 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         dir,
         version,
         metrics: report,
-        notes: loaded.notes,
+        notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_print_as_dates() {
+        assert_eq!(chrono_day(0), "1970-01-01");
+        assert_eq!(chrono_day(20_788), "2026-12-01");
+        assert_eq!(chrono_day(-1), "1969-12-31");
+        assert_eq!(chrono_day(11_016), "2000-02-29");
+    }
 }

@@ -21,6 +21,18 @@ pub fn stratified(target: &[f64], test_fraction: f64, seed: u64) -> (Vec<usize>,
     (train, test)
 }
 
+/// A time-based split: rows at or after the `(1 - test_fraction)` quantile of `time` are the
+/// test side (whole periods: every row of the cut-off time goes to the test side). `None` when
+/// one side would be empty (a single period).
+pub fn by_time(time: &[i64], test_fraction: f64) -> Option<(Vec<usize>, Vec<usize>, i64)> {
+    let mut sorted = time.to_vec();
+    sorted.sort_unstable();
+    let k = ((time.len() as f64) * (1.0 - test_fraction)).floor() as usize;
+    let cutoff = *sorted.get(k.min(sorted.len().saturating_sub(1)))?;
+    let (train, test): (Vec<usize>, Vec<usize>) = (0..time.len()).partition(|&r| time[r] < cutoff);
+    (!train.is_empty() && !test.is_empty()).then_some((train, test, cutoff))
+}
+
 /// `k` stratified folds: fold `i` is the test side of split `i`.
 pub fn stratified_folds(target: &[f64], k: usize, seed: u64) -> Vec<Vec<usize>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -53,6 +65,21 @@ mod tests {
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
         assert_eq!(stratified(&y, 0.2, 42), (train, test));
         assert_ne!(stratified(&y, 0.2, 43).1, stratified(&y, 0.2, 42).1);
+    }
+
+    #[test]
+    fn time_split_keeps_whole_periods_on_the_later_side() {
+        // Four monthly periods of 10 rows: a 20% test share cuts inside the last period's
+        // rows, so the whole last period is the test side.
+        let time: Vec<i64> = (0..40).map(|r| [0, 31, 59, 90][r / 10]).collect();
+        let (train, test, cutoff) = by_time(&time, 0.2).unwrap();
+        assert_eq!(cutoff, 90);
+        assert_eq!(test, (30..40).collect::<Vec<_>>());
+        assert_eq!(train.len(), 30);
+        assert!(
+            by_time(&[5; 10], 0.2).is_none(),
+            "one period cannot be split in time"
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct LoadedTable {
     /// `string`).
     pub dtypes: Vec<String>,
     pub ids: Option<Vec<String>>,
+    /// Days since 1970-01-01 of each row, for tables with a time column (time-based split).
+    pub time: Option<Vec<i64>>,
     pub notes: Vec<String>,
 }
 
@@ -89,10 +91,144 @@ pub fn read_frame(path: &Path) -> Result<DataFrame, TrainError> {
     }
 }
 
+/// What the `<table>.schema.json` that `recoup features` writes says about the table's roles.
+struct FeatureTableRoles {
+    /// Keys, other labels and logging descriptors: not features.
+    not_features: Vec<String>,
+    /// The time column: `as_of` (snapshots) or `contacted_at` (contacts).
+    time: String,
+}
+
+/// Descriptor columns that describe the customer's situation and stay features; the other
+/// descriptors describe the logging (policy arm, propensity) or the table's construction.
+const FEATURE_DESCRIPTORS: [&str; 2] = ["channel", "treatment_id"];
+
+fn feature_table_roles(path: &Path, target: &str) -> Result<Option<FeatureTableRoles>, TrainError> {
+    let mut schema_path = path.as_os_str().to_owned();
+    schema_path.push(".schema.json");
+    let schema_path = PathBuf::from(schema_path);
+    let Ok(text) = std::fs::read_to_string(&schema_path) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| read_error(&schema_path, e))?;
+    let names = |key: &str| -> Vec<(String, String)> {
+        v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                Some((
+                    c["name"].as_str()?.to_owned(),
+                    c["family"].as_str().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect()
+    };
+    let keys = names("keys");
+    let labels = names("labels");
+    if !labels.iter().any(|(n, _)| n == target) {
+        return Err(TrainError::Read {
+            file: path.to_path_buf(),
+            message: format!(
+                "`{target}` is not a label of this feature table; its labels are {}",
+                labels
+                    .iter()
+                    .map(|l| l.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    let mut not_features: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    not_features.extend(labels.into_iter().map(|l| l.0).filter(|l| l != target));
+    not_features.extend(
+        names("features")
+            .into_iter()
+            .filter(|(n, fam)| fam == "descriptor" && !FEATURE_DESCRIPTORS.contains(&n.as_str()))
+            .map(|(n, _)| n),
+    );
+    let time = if keys.iter().any(|k| k.0 == "as_of") {
+        "as_of"
+    } else {
+        "contacted_at"
+    };
+    Ok(Some(FeatureTableRoles {
+        not_features,
+        time: time.to_owned(),
+    }))
+}
+
 /// Reads `spec.path` and splits its columns into target, id and features.
+///
+/// A table written by `recoup features` (it has a `.schema.json` beside it) is read by its
+/// schema: keys, the other labels and logging descriptors are not features, rows whose label
+/// is still open (null) are left out, and the as-of date (or contact instant) becomes the time
+/// column for a time-based split.
 pub fn load_table(spec: &TableSpec) -> Result<LoadedTable, TrainError> {
-    let df = read_frame(&spec.path)?;
-    frame_to_dataset(&df, spec)
+    let mut df = read_frame(&spec.path)?;
+    let Some(roles) = feature_table_roles(&spec.path, &spec.target)? else {
+        return frame_to_dataset(&df, spec);
+    };
+    let before = df.height();
+    df = df
+        .lazy()
+        .filter(col(spec.target.as_str()).is_not_null())
+        .collect()
+        .map_err(|e| read_error(&spec.path, e))?;
+    let time: Vec<i64> = {
+        let c = df
+            .column(&roles.time)
+            .map_err(|_| TrainError::ColumnNotFound {
+                file: spec.path.clone(),
+                column: roles.time.clone(),
+            })?;
+        let days = match c.dtype() {
+            DataType::Date => c.cast(&DataType::Int32),
+            _ => c
+                .cast(&DataType::Int64)
+                .map(|c| (c.as_materialized_series() / 86_400_000_000i64).into()),
+        }
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(|e| read_error(&spec.path, e))?;
+        days.i64()
+            .map_err(|e| read_error(&spec.path, e))?
+            .iter()
+            .map(Option::unwrap_or_default)
+            .collect()
+    };
+    let mut drop = spec.drop.clone();
+    drop.extend(
+        roles
+            .not_features
+            .iter()
+            .filter(|n| df.column(n).is_ok() && Some(n.as_str()) != spec.id.as_deref())
+            .cloned(),
+    );
+    let id = spec.id.clone().or_else(|| {
+        ["contact_id", "account_id"]
+            .into_iter()
+            .find(|c| df.column(c).is_ok())
+            .map(str::to_owned)
+    });
+    drop.retain(|d| Some(d) != id.as_ref());
+    let mut out = frame_to_dataset(
+        &df,
+        &TableSpec {
+            path: spec.path.clone(),
+            target: spec.target.clone(),
+            id,
+            drop,
+        },
+    )?;
+    out.notes.push(format!(
+        "recoup feature table: {} feature(s), {} row(s) with a closed label (of {before}), time from `{}`",
+        out.data.n_features(),
+        df.height(),
+        roles.time
+    ));
+    out.time = Some(time);
+    Ok(out)
 }
 
 /// The positive class of a two-valued text target.
@@ -296,6 +432,7 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
         data,
         dtypes,
         ids,
+        time: None,
         notes,
     })
 }
