@@ -165,11 +165,23 @@ fn demo_runs_end_to_end() {
     for (name, not_features) in [
         (
             "propensity_to_pay",
-            &["account_id", "as_of", "paid_any_30d", "amount_paid_30d", "cured_30d"][..],
+            &[
+                "account_id",
+                "as_of",
+                "paid_any_30d",
+                "amount_paid_30d",
+                "cured_30d",
+            ][..],
         ),
         (
             "channel_response",
-            &["contact_id", "contacted_at", "propensity", "policy_arm", "paid_in_window"][..],
+            &[
+                "contact_id",
+                "contacted_at",
+                "propensity",
+                "policy_arm",
+                "paid_in_window",
+            ][..],
         ),
     ] {
         assert!(s.contains(name), "{s}");
@@ -189,7 +201,10 @@ fn demo_runs_end_to_end() {
             &std::fs::read_to_string(models.join(name).join("v1/metrics.json")).unwrap(),
         )
         .unwrap();
-        assert!(metrics["split"].as_str().unwrap().starts_with("time"), "{metrics}");
+        assert!(
+            metrics["split"].as_str().unwrap().starts_with("time"),
+            "{metrics}"
+        );
         assert!(metrics["gbdt"]["roc_auc"].as_f64().unwrap() > 0.6, "{name}");
     }
 }

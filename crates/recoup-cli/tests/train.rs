@@ -76,7 +76,14 @@ fn trains_a_versioned_model_folder_with_identical_bytes_per_seed() {
         .unwrap();
     assert!(auc > 0.7, "{stdout}");
     let v1 = a.join("table/v1");
-    for f in ["model.json", "scorecard.json", "metrics.json", "run.toml"] {
+    for f in [
+        "model.json",
+        "scorecard.json",
+        "metrics.json",
+        "run.toml",
+        "report.html",
+        "card.md",
+    ] {
         assert!(v1.join(f).exists(), "{f} missing");
     }
     assert_eq!(

@@ -19,6 +19,7 @@ pub mod dataset;
 pub mod error;
 pub mod gbdt;
 pub mod metrics;
+pub mod report;
 pub mod run;
 pub mod scorecard;
 pub mod split;

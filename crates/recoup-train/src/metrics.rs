@@ -41,6 +41,29 @@ pub fn roc_auc(y: &[f64], p: &[f64], w: Option<&[f64]>) -> f64 {
     area / (total_pos * neg_below)
 }
 
+/// Points (false positive rate, true positive rate) of the ROC curve from (0, 0) to (1, 1),
+/// thinned to at most `max_points` by keeping evenly spaced thresholds.
+pub fn roc_curve(y: &[f64], p: &[f64], max_points: usize) -> Vec<(f64, f64)> {
+    let groups = tie_groups(y, p, None);
+    let total_pos: f64 = groups.iter().map(|g| g.1).sum();
+    let total_neg: f64 = groups.iter().map(|g| g.2).sum();
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    // Highest scores first: lowering the threshold adds each tie group.
+    for &(_, pos, neg) in groups.iter().rev() {
+        tp += pos;
+        fp += neg;
+        points.push((fp / total_neg, tp / total_pos));
+    }
+    if points.len() > max_points && max_points >= 2 {
+        let last = points.len() - 1;
+        points = (0..max_points)
+            .map(|k| points[k * last / (max_points - 1)])
+            .collect();
+    }
+    points
+}
+
 /// Kolmogorov-Smirnov statistic: the largest gap between the cumulative score distributions
 /// of positives and negatives.
 pub fn ks(y: &[f64], p: &[f64], w: Option<&[f64]>) -> f64 {
@@ -181,6 +204,21 @@ mod tests {
         let p2 = [0.9, 0.5, 0.5, 0.5, 0.1];
         assert!((roc_auc(&y, &p, Some(&w)) - roc_auc(&y2, &p2, None)).abs() < 1e-15);
         assert!(roc_auc(&[1.0, 1.0], &[0.1, 0.2], None).is_nan());
+    }
+
+    #[test]
+    fn roc_curve_runs_corner_to_corner_through_each_threshold() {
+        let y = [1.0, 1.0, 0.0, 0.0];
+        let p = [0.9, 0.5, 0.5, 0.1];
+        assert_eq!(
+            roc_curve(&y, &p, 100),
+            vec![(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]
+        );
+        let many: Vec<f64> = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
+        let ys: Vec<f64> = (0..1000).map(|i| f64::from(i % 3 == 0)).collect();
+        let c = roc_curve(&ys, &many, 50);
+        assert_eq!(c.len(), 50);
+        assert_eq!((c[0], c[49]), ((0.0, 0.0), (1.0, 1.0)));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use crate::calibrate::{self, CalibrationChoice};
 use crate::dataset::{Dataset, FeatureKind};
 use crate::error::TrainError;
 use crate::gbdt::{GbdtParams, category_ranks, fit};
-use crate::metrics::{GainsRow, ReliabilityBin, brier, gains, ks, log_loss, reliability, roc_auc};
+use crate::metrics::{
+    GainsRow, ReliabilityBin, brier, gains, ks, log_loss, reliability, roc_auc, roc_curve,
+};
 use crate::scorecard::{self, ScorecardParams};
 use crate::split;
 use crate::table::{TableSpec, load_table};
@@ -126,6 +128,8 @@ pub struct Metrics {
     pub reliability: Vec<ReliabilityBin>,
     pub gains: Vec<GainsRow>,
     pub trees: usize,
+    /// ROC curve points (false positive rate, true positive rate), at most 200.
+    pub roc_curve: Vec<(f64, f64)>,
     /// Cross-validated AUC (mean, standard deviation) when `split.folds` > 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cv_roc_auc: Option<(f64, f64)>,
@@ -265,6 +269,7 @@ fn evaluate(test: &Dataset, rows_train: usize, raw: &[f64], p: &[f64]) -> Metric
         reliability,
         gains: gains(y, p, 10),
         trees: 0,
+        roc_curve: roc_curve(y, raw, 200),
         cv_roc_auc: None,
         importance: Vec::new(),
     }
@@ -439,6 +444,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         .collect();
     let schema = ModelSchema::new(columns);
     let train_fingerprint = fingerprint(&train);
+    let train_fingerprint_for_card = train_fingerprint.clone();
     let headline = |m: &Metrics, c: &CalibrationChoice| {
         serde_json::json!({
             "roc_auc": m.roc_auc,
@@ -493,6 +499,21 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         card_file.save(&tmp.join("scorecard.json"))?;
         let metrics_json = serde_json::to_string_pretty(&report).unwrap_or_default();
         recoup_model::artifact::write_atomic(&tmp.join("metrics.json"), metrics_json.as_bytes())?;
+        recoup_model::artifact::write_atomic(
+            &tmp.join("report.html"),
+            crate::report::html(cfg, &version, &report).as_bytes(),
+        )?;
+        recoup_model::artifact::write_atomic(
+            &tmp.join("card.md"),
+            crate::report::model_card(
+                cfg,
+                &version,
+                &report,
+                &data.names,
+                &train_fingerprint_for_card,
+            )
+            .as_bytes(),
+        )?;
         let run_toml = toml::to_string(cfg).map_err(|e| TrainError::Shape(e.to_string()))?;
         recoup_model::artifact::write_atomic(&tmp.join("run.toml"), run_toml.as_bytes())?;
         std::fs::rename(&tmp, &dir).map_err(|e| io_error(&dir, e))?;
