@@ -462,6 +462,7 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         "card ll"
     );
     let models = args.out.join("models");
+    let mut comparison = None;
     for (name, table, target) in [
         ("propensity_to_pay", &features_path, "paid_30d"),
         ("channel_response", &contacts_path, "responded"),
@@ -481,6 +482,7 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
                 ..Default::default()
             },
             scorecard: Default::default(),
+            compare_per_channel: (target == "responded").then(|| "channel".to_owned()),
         };
         let run = recoup_train::run(&cfg, &models)?;
         let (m, c) = (&run.metrics.gbdt, &run.metrics.scorecard);
@@ -496,6 +498,23 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
             run.metrics.gbdt_calibration.chosen,
             c.roc_auc,
             c.log_loss
+        );
+        if let Some(cmp) = &run.metrics.channel_comparison {
+            comparison = Some(cmp.clone());
+        }
+    }
+    if let Some(cmp) = comparison {
+        out!(
+            "One response model with the channel as a feature vs one model per channel, same test rows: log-loss {:.4} vs {:.4}, AUC {:.4} vs {:.4}; kept: {}.",
+            cmp.pooled_log_loss,
+            cmp.per_channel_log_loss,
+            cmp.pooled_roc_auc,
+            cmp.per_channel_roc_auc,
+            if cmp.better == "pooled" {
+                "one model (per-channel figures in metrics.json)"
+            } else {
+                "per-channel models are better here; the single model is still the one saved (see metrics.json)"
+            }
         );
     }
     out!(

@@ -61,6 +61,10 @@ pub struct TrainArgs {
     /// Seed of the split and of the trees.
     #[arg(long)]
     seed: Option<u64>,
+    /// Also train one model per level of this text column (e.g. channel) and compare with the
+    /// single model on the same test rows.
+    #[arg(long, value_name = "COLUMN")]
+    compare_per_channel: Option<String>,
     /// Worker threads (0: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -107,6 +111,7 @@ fn config_from(args: &TrainArgs) -> Result<RunConfig> {
                 split: SplitSection::default(),
                 gbdt: GbdtParams::default(),
                 scorecard: Default::default(),
+                compare_per_channel: None,
             }
         }
     };
@@ -122,6 +127,9 @@ fn config_from(args: &TrainArgs) -> Result<RunConfig> {
     cfg.data.drop.extend(args.drop.iter().cloned());
     if let Some(n) = &args.name {
         cfg.name = n.clone();
+    }
+    if args.compare_per_channel.is_some() {
+        cfg.compare_per_channel = args.compare_per_channel.clone();
     }
     let g = &mut cfg.gbdt;
     g.n_trees = args.trees.unwrap_or(g.n_trees);
@@ -177,6 +185,26 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         "calibration\t{}\nscorecard_roc_auc\t{:.4}\nscorecard_log_loss\t{:.4}\n",
         out.metrics.gbdt_calibration.chosen, c.roc_auc, c.log_loss
     ));
+    if let Some(cmp) = &out.metrics.channel_comparison {
+        for c in &cmp.channels {
+            emit(format_args!(
+                "per_channel\t{}\tpooled_auc {:.4}\tper_channel_auc {:.4}\tpooled_log_loss {:.4}\tper_channel_log_loss {:.4}\n",
+                c.channel,
+                c.pooled_roc_auc,
+                c.per_channel_roc_auc,
+                c.pooled_log_loss,
+                c.per_channel_log_loss
+            ));
+        }
+        emit(format_args!(
+            "per_channel\tall\tpooled_auc {:.4}\tper_channel_auc {:.4}\tpooled_log_loss {:.4}\tper_channel_log_loss {:.4}\tbetter {}\n",
+            cmp.pooled_roc_auc,
+            cmp.per_channel_roc_auc,
+            cmp.pooled_log_loss,
+            cmp.per_channel_log_loss,
+            cmp.better
+        ));
+    }
     if let Some((mean, sd)) = m.cv_roc_auc {
         emit(format_args!("cv_roc_auc\t{mean:.4} ± {sd:.4}\n"));
     }

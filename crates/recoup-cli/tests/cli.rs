@@ -197,6 +197,9 @@ fn demo_runs_end_to_end() {
         for c in not_features {
             assert!(!columns.contains(c), "{name} uses {c}");
         }
+        if name == "channel_response" {
+            assert!(columns.contains(&"channel") && columns.contains(&"treatment_id"));
+        }
         let metrics: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(models.join(name).join("v1/metrics.json")).unwrap(),
         )

@@ -15,6 +15,7 @@
 
 pub mod binning;
 pub mod calibrate;
+pub mod channel;
 pub mod dataset;
 pub mod error;
 pub mod gbdt;

@@ -11,6 +11,7 @@ use recoup_model::{FeatureColumn, ModelBody, ModelFile, ModelKind, ModelSchema, 
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{self, CalibrationChoice};
+use crate::channel::{self, ChannelComparison};
 use crate::dataset::{Dataset, FeatureKind};
 use crate::error::TrainError;
 use crate::gbdt::{GbdtParams, category_ranks, fit};
@@ -34,6 +35,10 @@ pub struct RunConfig {
     pub gbdt: GbdtParams,
     #[serde(default)]
     pub scorecard: ScorecardParams,
+    /// A categorical column (e.g. `channel`): also train one model per level and compare it
+    /// with the single model on the same test rows (reported in metrics.json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_per_channel: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +151,8 @@ pub struct Importance {
 /// Everything `metrics.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMetrics {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_comparison: Option<ChannelComparison>,
     /// How test rows were chosen.
     pub split: String,
     pub gbdt: Metrics,
@@ -356,6 +363,30 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         calibrate::choose(&raw_of(&model.ensemble, &cal), &cal.target);
     let raw_test = raw_of(&model.ensemble, &test);
     let p_test: Vec<f64> = raw_test.iter().map(|&r| calibration.apply(r)).collect();
+    let channel_comparison = match &cfg.compare_per_channel {
+        None => None,
+        Some(column) => {
+            let f = data.names.iter().position(|n| n == column).ok_or_else(|| {
+                TrainError::ColumnNotFound {
+                    file: cfg.data.table.clone(),
+                    column: column.clone(),
+                }
+            })?;
+            let (FeatureKind::Categorical { levels }, Some(rank)) = (&data.kinds[f], &ranks[f])
+            else {
+                return Err(TrainError::Shape(format!(
+                    "--compare-per-channel {column}: the column is not categorical (text)"
+                )));
+            };
+            let mut by_rank = vec![String::new(); levels.len()];
+            for (code, r) in rank.iter().enumerate() {
+                by_rank[*r as usize] = levels[code].clone();
+            }
+            Some(channel::compare(
+                &cfg.gbdt, column, f, &by_rank, &train, &cal, &test, &raw_test,
+            )?)
+        }
+    };
     let mut metrics = evaluate(&test, train.n_rows(), &raw_test, &p_test);
     metrics.trees = model.ensemble.trees.len();
     metrics.cv_roc_auc = if s.folds > 1 {
@@ -480,6 +511,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         },
     );
     let report = RunMetrics {
+        channel_comparison,
         split: split_kind,
         gbdt: metrics,
         gbdt_calibration: calibration_choice,

@@ -140,12 +140,20 @@ fn feature_table_roles(path: &Path, target: &str) -> Result<Option<FeatureTableR
             ),
         });
     }
-    let mut not_features: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    // Descriptors are listed among the keys (family `descriptor`) or the features.
+    let is_feature_descriptor = |(n, fam): &(String, String)| {
+        fam == "descriptor" && FEATURE_DESCRIPTORS.contains(&n.as_str())
+    };
+    let mut not_features: Vec<String> = keys
+        .iter()
+        .filter(|k| !is_feature_descriptor(k))
+        .map(|k| k.0.clone())
+        .collect();
     not_features.extend(labels.into_iter().map(|l| l.0).filter(|l| l != target));
     not_features.extend(
         names("features")
             .into_iter()
-            .filter(|(n, fam)| fam == "descriptor" && !FEATURE_DESCRIPTORS.contains(&n.as_str()))
+            .filter(|c| c.1 == "descriptor" && !is_feature_descriptor(c))
             .map(|(n, _)| n),
     );
     let time = if keys.iter().any(|k| k.0 == "as_of") {
