@@ -474,11 +474,14 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
                 target: target.into(),
                 id: None,
                 drop: Vec::new(),
+                weight: None,
             },
             split: Default::default(),
             gbdt: recoup_train::GbdtParams {
                 early_stopping_rounds: 30,
                 seed: args.seed,
+                // More days past due never raises the propensity to pay or to respond.
+                monotone: [("days_past_due".to_owned(), -1)].into(),
                 ..Default::default()
             },
             scorecard: Default::default(),

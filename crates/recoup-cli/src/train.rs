@@ -31,6 +31,9 @@ pub struct TrainArgs {
     /// Row id column (not a feature). A nameless first column is taken as the id.
     #[arg(long)]
     id: Option<String>,
+    /// Sample weight column (not a feature).
+    #[arg(long)]
+    weight: Option<String>,
     /// Columns to leave out (repeatable), e.g. ones that leak the outcome.
     #[arg(long = "drop")]
     drop: Vec<String>,
@@ -107,6 +110,7 @@ fn config_from(args: &TrainArgs) -> Result<RunConfig> {
                     target,
                     id: None,
                     drop: Vec::new(),
+                    weight: None,
                 },
                 split: SplitSection::default(),
                 gbdt: GbdtParams::default(),
@@ -120,6 +124,9 @@ fn config_from(args: &TrainArgs) -> Result<RunConfig> {
     }
     if let Some(t) = &args.target {
         cfg.data.target = t.clone();
+    }
+    if args.weight.is_some() {
+        cfg.data.weight = args.weight.clone();
     }
     if args.id.is_some() {
         cfg.data.id = args.id.clone();

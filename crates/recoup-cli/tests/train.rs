@@ -206,3 +206,31 @@ fn bad_tables_stop_with_a_clear_error_and_write_nothing() {
         "nothing written"
     );
 }
+
+#[test]
+fn sample_weights_are_read_from_a_column_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rows = String::from("x,w,paid\n");
+    for i in 0..400 {
+        writeln!(rows, "{},{},{}", i % 37, 1 + i % 3, u8::from(i % 37 > 18)).unwrap();
+    }
+    let good = tmp.path().join("weighted.csv");
+    std::fs::write(&good, &rows).unwrap();
+    let models = tmp.path().join("models");
+    let out = train(good.to_str().unwrap(), &models, &["--weight", "w"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let header = std::fs::read_to_string(models.join("weighted/v1/model.json")).unwrap();
+    assert!(
+        !header.lines().next().unwrap().contains("\"name\":\"w\""),
+        "the weight is not a feature"
+    );
+    let bad = tmp.path().join("negative.csv");
+    std::fs::write(&bad, rows.replacen("\n5,3,0\n", "\n5,-3,0\n", 1)).unwrap();
+    let out = train(bad.to_str().unwrap(), &models, &["--weight", "w"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("value `-3`"),
+        "{}",
+        text(&out.stderr)
+    );
+}

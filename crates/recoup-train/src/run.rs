@@ -50,6 +50,9 @@ pub struct DataSection {
     pub id: Option<String>,
     #[serde(default)]
     pub drop: Vec<String>,
+    /// Sample weight column (not a feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -296,6 +299,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         target: cfg.data.target.clone(),
         id: cfg.data.id.clone(),
         drop: cfg.data.drop.clone(),
+        weight: cfg.data.weight.clone(),
     })?;
     cfg.gbdt.check(&loaded.data.names)?;
     let data = &loaded.data;

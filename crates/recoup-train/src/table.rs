@@ -19,6 +19,8 @@ pub struct TableSpec {
     pub target: String,
     pub id: Option<String>,
     pub drop: Vec<String>,
+    /// Sample weight column (not a feature): non-negative numbers.
+    pub weight: Option<String>,
 }
 
 /// A loaded table: the dataset, the ids (if any) and notes about what was done to the columns.
@@ -227,6 +229,7 @@ pub fn load_table(spec: &TableSpec) -> Result<LoadedTable, TrainError> {
             target: spec.target.clone(),
             id,
             drop,
+            weight: spec.weight.clone(),
         },
     )?;
     out.notes.push(format!(
@@ -363,6 +366,7 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
         let name = c.name().as_str();
         if name == spec.target
             || Some(name) == id_name.as_deref()
+            || Some(name) == spec.weight.as_deref()
             || spec.drop.iter().any(|d| d == name)
         {
             continue;
@@ -435,7 +439,37 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
         kinds.push(kind);
         columns.push(values);
     }
-    let data = Dataset::new(names, kinds, columns, target, None)?;
+    let weight = match &spec.weight {
+        None => None,
+        Some(w) => {
+            let c = col(w)?
+                .cast(&DataType::Float64)
+                .map_err(|e| read_error(file, e))?;
+            let values: Vec<f64> = c
+                .f64()
+                .map_err(|e| read_error(file, e))?
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect();
+            if let Some((row, v)) = values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite() || **v < 0.0)
+            {
+                return Err(TrainError::NonFinite {
+                    column: format!("{}: {w} (weights must be finite and >= 0)", file.display()),
+                    row: row + 1,
+                    value: if v.is_nan() {
+                        "missing".into()
+                    } else {
+                        v.to_string()
+                    },
+                });
+            }
+            Some(values)
+        }
+    };
+    let data = Dataset::new(names, kinds, columns, target, weight)?;
     Ok(LoadedTable {
         data,
         dtypes,
