@@ -18,3 +18,4 @@ bench:
     cargo bench -p recoup-sim --bench simulate
     scripts/bench-python-env
     cargo bench -p recoup-cli --bench features
+    cargo bench -p recoup-train --bench gbdt
