@@ -19,3 +19,4 @@ bench:
     scripts/bench-python-env
     cargo bench -p recoup-cli --bench features
     cargo bench -p recoup-train --bench gbdt
+    cargo bench -p recoup-score --bench evaluate

@@ -6,6 +6,7 @@
 //! directly.
 
 pub mod artifact;
+pub mod lightgbm;
 pub mod linear;
 pub mod tree;
 

@@ -145,8 +145,12 @@ pub struct TreeEnsemble {
 }
 
 impl TreeEnsemble {
+    /// The base score plus each tree's output, added in tree order (the order every recoup
+    /// evaluator uses, so their results are equal to the bit).
     pub fn predict_raw(&self, row: &[f64]) -> f64 {
-        self.base_score + self.trees.iter().map(|t| t.predict(row)).sum::<f64>()
+        self.trees
+            .iter()
+            .fold(self.base_score, |s, t| s + t.predict(row))
     }
 
     pub fn predict_proba(&self, row: &[f64]) -> f64 {

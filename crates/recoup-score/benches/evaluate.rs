@@ -1,0 +1,159 @@
+//! recoup's native tree evaluator vs LightGBM's own predict, on the same model and rows.
+//!
+//! `scripts/bench-python-env && cargo bench -p recoup-score --bench evaluate [-- --rows N]`
+//!
+//! LightGBM (Python, from .venv) trains 300 trees x 31 leaves on Give Me Some Credit
+//! (`../shared/data/give_me_some_credit/cs-training.csv`) and saves its text model; recoup
+//! imports that file (`recoup_model::lightgbm`). Both then score the same N rows (default
+//! 1,000,000: the training rows repeated, missing values kept) at 1 and 2 threads, best of
+//! three; the table gives rows per second, the ratio, and the largest difference between the
+//! two sides' probabilities. (ONNX Runtime joins the table with the ort backend.)
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use recoup_score::CompiledTrees;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The feature columns of cs-training.csv (all but the row id and the target), NA as NaN.
+fn read_gmsc(path: &Path) -> (Vec<Vec<f64>>, usize) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rows = Vec::new();
+    for line in text.lines().skip(1) {
+        let row: Vec<f64> = line
+            .split(',')
+            .skip(2)
+            .map(|v| v.parse().unwrap_or(f64::NAN))
+            .collect();
+        rows.push(row);
+    }
+    let nf = rows[0].len();
+    (rows, nf)
+}
+
+fn main() {
+    let mut n_rows = 1_000_000usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--rows" {
+            n_rows = args.next().unwrap().parse().unwrap();
+        }
+    }
+    let root = workspace();
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "run scripts/bench-python-env first");
+    let csv = root.join("../shared/data/give_me_some_credit/cs-training.csv");
+    let dir = root.join("target/bench-data/score");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model_path = dir.join("lightgbm-gmsc.txt");
+    let script = root.join("bench/python/predict_lightgbm.py");
+    if !model_path.exists() {
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg("train")
+            .arg("--csv")
+            .arg(&csv)
+            .arg("--model")
+            .arg(&model_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let model =
+        recoup_model::lightgbm::from_text(&std::fs::read_to_string(&model_path).unwrap()).unwrap();
+    let compiled = CompiledTrees::new(&model.ensemble).unwrap();
+    let (rows, nf) = read_gmsc(&csv);
+    assert_eq!(nf, model.ensemble.n_features);
+    let matrix: Vec<f64> = rows
+        .iter()
+        .cycle()
+        .take(n_rows)
+        .flatten()
+        .copied()
+        .collect();
+    let matrix_path = dir.join(format!("gmsc-{n_rows}.f64"));
+    let bytes: Vec<u8> = matrix.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&matrix_path, bytes).unwrap();
+
+    let leaves: usize = model
+        .ensemble
+        .trees
+        .iter()
+        .map(|t| t.leaf_value.len())
+        .sum();
+    println!(
+        "Model: LightGBM {} trees, {leaves} leaves in all, {nf} features; {n_rows} rows.\n",
+        model.ensemble.trees.len()
+    );
+    println!(
+        "| threads | recoup native rows/s | LightGBM predict rows/s | ratio native/LightGBM | max abs diff (probability) |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut ours = vec![0.0; n_rows];
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let started = Instant::now();
+            pool.install(|| compiled.predict_proba(&matrix, &mut ours));
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        let preds = dir.join(format!("lightgbm-{threads}.f64"));
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg("predict")
+            .arg("--model")
+            .arg(&model_path)
+            .arg("--matrix")
+            .arg(&matrix_path)
+            .args([
+                "--features",
+                &nf.to_string(),
+                "--threads",
+                &threads.to_string(),
+            ])
+            .arg("--out")
+            .arg(&preds)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+        let theirs_secs = v["secs"].as_f64().unwrap();
+        let theirs: Vec<f64> = std::fs::read(&preds)
+            .unwrap()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        let diff = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f64, f64::max);
+        println!(
+            "| {threads} | {:.0} | {:.0} | {:.2} | {diff:.1e} |",
+            n_rows as f64 / best,
+            n_rows as f64 / theirs_secs,
+            theirs_secs / best,
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! Scoring: recoup's native evaluator for tree ensembles.
+//!
+//! Services link this crate with `recoup-model` alone: no dataframe library, no training code.
+//! A [`CompiledTrees`] is immutable and `Send + Sync`; scoring needs no per-thread state.
+
+pub mod evaluator;
+
+pub use evaluator::CompiledTrees;
