@@ -366,6 +366,7 @@ mod tests {
             left: vec![NodeRef::Leaf(0)],
             right: vec![NodeRef::Leaf(1)],
             leaf_value: vec![0.3, -0.7],
+            ..Tree::default()
         };
         ModelFile::new(
             ModelKind::GbdtBinary,

@@ -159,6 +159,14 @@ pub fn from_text(text: &str) -> Result<LightGbmModel, String> {
                 other => return Err(format!("tree {t}, split {i}: missing type {other}")),
             });
         }
+        // Data counts, when the file has them, for explanations.
+        let (split_cover, leaf_cover) = match (
+            values::<f64>(block, "internal_count", t),
+            values::<f64>(block, "leaf_count", t),
+        ) {
+            (Ok(s), Ok(l)) if s.len() == n && l.len() == num_leaves => (s, l),
+            _ => (Vec::new(), Vec::new()),
+        };
         let tree = Tree {
             feature,
             threshold,
@@ -172,6 +180,8 @@ pub fn from_text(text: &str) -> Result<LightGbmModel, String> {
                 .map(|&c| child(c, t))
                 .collect::<Result<_, _>>()?,
             leaf_value,
+            split_cover,
+            leaf_cover,
         };
         tree.check(n_features)
             .map_err(|e| format!("tree {t}: {e}"))?;

@@ -25,6 +25,12 @@ pub struct Tree {
     pub left: Vec<NodeRef>,
     pub right: Vec<NodeRef>,
     pub leaf_value: Vec<f64>,
+    /// Training rows that reached each split and each leaf (empty when unknown). Explanations
+    /// (TreeSHAP) weigh a split's children by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_cover: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaf_cover: Vec<f64>,
 }
 
 impl Tree {
@@ -91,6 +97,11 @@ impl Tree {
             return Err(format!(
                 "split on feature {f}, but the model has {n_features}"
             ));
+        }
+        if !(self.split_cover.is_empty() && self.leaf_cover.is_empty())
+            && (self.split_cover.len() != n || self.leaf_cover.len() != n + 1)
+        {
+            return Err("covers do not match the splits and leaves".into());
         }
         if let Some(t) = self.threshold.iter().find(|t| t.is_nan()) {
             return Err(format!("threshold {t}"));
@@ -179,6 +190,7 @@ mod tests {
             left: vec![NodeRef::Split(1), NodeRef::Leaf(0)],
             right: vec![NodeRef::Leaf(2), NodeRef::Leaf(1)],
             leaf_value: vec![-1.0, 2.0, 5.0],
+            ..Tree::default()
         }
     }
 

@@ -296,6 +296,7 @@ mod tests {
             left: vec![NodeRef::Split(1), NodeRef::Leaf(0)],
             right: vec![NodeRef::Leaf(2), NodeRef::Leaf(1)],
             leaf_value: vec![-1.0, 2.0, 5.0],
+            ..Tree::default()
         };
         let e = TreeEnsemble {
             n_features: 2,

@@ -4,5 +4,7 @@
 //! A [`CompiledTrees`] is immutable and `Send + Sync`; scoring needs no per-thread state.
 
 pub mod evaluator;
+pub mod explain;
 
 pub use evaluator::CompiledTrees;
+pub use explain::{reason_codes, shap_values};

@@ -533,6 +533,7 @@ impl Grower<'_> {
             tree.right.push(NodeRef::Leaf(new_leaf as u32));
             split_bins.push(c.bin);
             gains.push(c.gain);
+            tree.split_cover.push(leaves[li].sums[2]);
             let parent = &mut leaves[li];
             if let Some((ps, is_left)) = parent.parent {
                 let slot = if is_left {
@@ -628,6 +629,7 @@ impl Grower<'_> {
             leaves.push(right);
         }
         tree.leaf_value = leaves.iter().map(|l| l.output * p.learning_rate).collect();
+        tree.leaf_cover = leaves.iter().map(|l| l.sums[2]).collect();
         GrownTree {
             tree,
             split_bins,
