@@ -119,9 +119,8 @@ fn shap_values_are_exact_shapley_values_and_sum_to_the_margin() {
                 exact += w * (value(&e, &row, set | (1 << i)) - value(&e, &row, set));
             }
             assert!(
-                (phi[i] - exact).abs() < 1e-9,
-                "feature {i}: {} vs {exact}",
-                phi[i]
+                (shap - exact).abs() < 1e-9,
+                "feature {i}: {shap} vs {exact}"
             );
         }
         let codes = reason_codes(&e, &row, 3).unwrap();
