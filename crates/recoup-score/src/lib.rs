@@ -5,6 +5,7 @@
 
 pub mod evaluator;
 pub mod explain;
+pub mod rules;
 
 pub use evaluator::CompiledTrees;
 pub use explain::{reason_codes, shap_values};
