@@ -3,6 +3,7 @@
 //! Services link this crate with `recoup-model` alone: no dataframe library, no training code.
 //! A [`CompiledTrees`] is immutable and `Send + Sync`; scoring needs no per-thread state.
 
+pub mod capacity;
 pub mod evaluator;
 pub mod explain;
 pub mod rules;
