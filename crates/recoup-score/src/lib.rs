@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod evaluator;
 pub mod explain;
+pub mod ranking;
 pub mod rules;
 
 pub use evaluator::CompiledTrees;
