@@ -15,12 +15,14 @@
 
 pub mod catalog;
 pub mod error;
+pub mod files;
 pub mod manifest;
 pub mod schema;
 pub mod vocab;
 
 pub use catalog::{Eligibility, Offer, Treatment, TreatmentCatalog};
 pub use error::{ContractError, InvalidSetting};
+pub use files::{AtomicFile, FileError, schema_hash, write_atomic};
 pub use manifest::ExportManifest;
 pub use schema::{ColumnSpec, ColumnType, Table, TableSchema, ValueRule};
 pub use vocab::{

@@ -588,13 +588,6 @@ pub struct FeatureSchema {
     pub config: FeatureConfig,
 }
 
-/// FNV-1a 64: tiny, stable across platforms and releases, enough to detect a schema change.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 impl FeatureSchema {
     /// The account snapshot table.
     pub fn new(cfg: &FeatureConfig) -> Self {
@@ -627,15 +620,18 @@ impl FeatureSchema {
         features: Vec<FeatureSpec>,
         labels: Vec<FeatureSpec>,
     ) -> Self {
-        let canonical: String = features
-            .iter()
-            .map(|f| format!("{}:{}\n", f.name, f.dtype))
-            .collect();
+        let dtypes: Vec<String> = features.iter().map(|f| f.dtype.to_string()).collect();
+        let feature_hash = recoup_core::schema_hash(
+            features
+                .iter()
+                .zip(&dtypes)
+                .map(|(f, d)| (f.name.as_str(), d.as_str())),
+        );
         Self {
             format_version: SCHEMA_FORMAT_VERSION,
             producer: format!("recoup-features {}", env!("CARGO_PKG_VERSION")),
             table: table.to_owned(),
-            feature_hash: format!("{:016x}", fnv1a(&canonical)),
+            feature_hash,
             keys,
             features,
             labels,

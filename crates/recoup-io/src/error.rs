@@ -45,3 +45,12 @@ impl TableError {
         }
     }
 }
+
+impl From<recoup_core::FileError> for TableError {
+    fn from(e: recoup_core::FileError) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

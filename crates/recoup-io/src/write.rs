@@ -4,71 +4,18 @@
 //! renamed over `NAME` only when complete. Dropping an unfinished writer removes the temporary.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
 use crate::error::TableError;
 
-/// A file being written under a temporary name until [`AtomicFile::commit`].
-#[derive(Debug)]
-pub struct AtomicFile {
-    tmp: PathBuf,
-    dest: PathBuf,
-    file: Option<BufWriter<File>>,
-}
-
-impl AtomicFile {
-    pub fn create(dest: &Path) -> Result<Self, TableError> {
-        let name = dest
-            .file_name()
-            .ok_or_else(|| TableError::io(dest, std::io::Error::other("not a file path")))?;
-        let tmp = dest.with_file_name(format!(
-            "{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create(&tmp).map_err(|e| TableError::io(&tmp, e))?;
-        Ok(Self {
-            tmp,
-            dest: dest.to_path_buf(),
-            file: Some(BufWriter::with_capacity(1 << 20, file)),
-        })
-    }
-
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
-        self.file.as_mut().expect("the file is open until commit")
-    }
-
-    /// Flushes, syncs and renames the temporary over the destination.
-    pub fn commit(mut self) -> Result<(), TableError> {
-        let mut w = self.file.take().expect("commit runs once");
-        w.flush().map_err(|e| TableError::io(&self.tmp, e))?;
-        let f = w
-            .into_inner()
-            .map_err(|e| TableError::io(&self.tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| TableError::io(&self.tmp, e))?;
-        drop(f);
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| TableError::io(&self.dest, e))
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
+pub use recoup_core::AtomicFile;
 
 /// Writes `text` to `dest` atomically.
 pub fn write_text_atomic(dest: &Path, text: &str) -> Result<(), TableError> {
-    let mut f = AtomicFile::create(dest)?;
-    f.writer()
-        .write_all(text.as_bytes())
-        .map_err(|e| TableError::io(dest, e))?;
-    f.commit()
+    Ok(recoup_core::write_atomic(dest, text.as_bytes())?)
 }
 
 fn parquet_writer<W: Write>(w: W) -> ParquetWriter<W> {
@@ -83,7 +30,7 @@ pub fn write_parquet_atomic(df: &mut DataFrame, dest: &Path) -> Result<(), Table
     parquet_writer(f.writer())
         .finish(df)
         .map_err(|e| TableError::polars(dest, e))?;
-    f.commit()
+    Ok(f.commit()?)
 }
 
 /// Streams frames of one schema into a parquet file, one row group per batch, atomically.

@@ -6,7 +6,6 @@
 //! the hash (a truncated or edited file is refused) before parsing the body. Nothing in the
 //! file depends on the time or the machine, so the same training run gives the same bytes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -74,20 +73,12 @@ pub struct ModelSchema {
     pub columns: Vec<FeatureColumn>,
 }
 
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 impl ModelSchema {
     pub fn new(columns: Vec<FeatureColumn>) -> Self {
-        let canonical: String = columns
-            .iter()
-            .map(|c| format!("{}:{}\n", c.name, c.dtype))
-            .collect();
         Self {
-            hash: format!("{:016x}", fnv1a(&canonical)),
+            hash: recoup_core::schema_hash(
+                columns.iter().map(|c| (c.name.as_str(), c.dtype.as_str())),
+            ),
             columns,
         }
     }
@@ -315,30 +306,12 @@ impl ModelFile {
     }
 }
 
-/// Writes `bytes` to `path` through a synced temporary in the same folder and a rename.
+/// Writes `bytes` to `path` atomically (see [`recoup_core::AtomicFile`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    let io = |source| ModelError::Io {
-        file: path.to_path_buf(),
-        source,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
-    let tmp = path.with_file_name(format!(
-        "{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    recoup_core::write_atomic(path, bytes).map_err(|e| ModelError::Io {
+        file: e.path,
+        source: e.source,
+    })
 }
 
 #[cfg(test)]
