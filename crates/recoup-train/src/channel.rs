@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Dataset;
+use crate::dataset::{Dataset, map_rows};
 use crate::error::TrainError;
 use crate::gbdt::{GbdtParams, fit};
 use crate::metrics::{log_loss, roc_auc};
@@ -35,14 +35,6 @@ pub struct ChannelComparison {
 
 fn rows_where(d: &Dataset, f: usize, v: f64) -> Vec<usize> {
     (0..d.n_rows()).filter(|&r| d.columns[f][r] == v).collect()
-}
-
-fn raw_scores(e: &recoup_model::TreeEnsemble, d: &Dataset) -> Vec<f64> {
-    let nf = d.n_features();
-    d.row_major()
-        .chunks(nf)
-        .map(|row| e.predict_raw(row))
-        .collect()
 }
 
 /// `train`, `cal` and `test` are the ranked datasets of the run; `levels[k]` is the name of
@@ -82,7 +74,9 @@ pub fn compare(
         };
         let model = fit(&p, &train.take(&tr), valid)?;
         let part = test.take(&te);
-        let own = raw_scores(&model.ensemble, &part);
+        let own = map_rows(&part.row_major(), part.n_features(), |r| {
+            model.ensemble.predict_raw(r)
+        });
         let pooled: Vec<f64> = te.iter().map(|&r| pooled_raw[r]).collect();
         for (&r, &s) in te.iter().zip(&own) {
             stitched_raw[r] = s;

@@ -143,6 +143,23 @@ impl Dataset {
         }
     }
 
+    /// The dataset with each categorical column's level codes replaced by `ranks[f][code]`
+    /// (see `gbdt::category_ranks`); those columns become numeric.
+    pub fn with_category_ranks(&self, ranks: &[Option<Vec<f64>>]) -> Self {
+        let mut out = self.clone();
+        for (f, r) in ranks.iter().enumerate() {
+            if let Some(r) = r {
+                for v in out.columns[f].iter_mut() {
+                    if !v.is_nan() {
+                        *v = r[*v as usize];
+                    }
+                }
+                out.kinds[f] = FeatureKind::Numeric;
+            }
+        }
+        out
+    }
+
     /// Row-major copy of the features: row `r` is `[r * n_features, (r + 1) * n_features)`.
     pub fn row_major(&self) -> Vec<f64> {
         let nf = self.n_features();
@@ -154,4 +171,9 @@ impl Dataset {
         }
         out
     }
+}
+
+/// `f` of every row of a row-major matrix with `n_features` columns.
+pub fn map_rows(rows: &[f64], n_features: usize, f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    rows.chunks(n_features.max(1)).map(f).collect()
 }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::binning::{BinMapper, BinnedMatrix};
 use crate::dataset::{Dataset, FeatureKind};
 use crate::error::TrainError;
+use crate::metrics::log_loss;
 
 /// Hyper-parameters, checked by [`GbdtParams::check`] before any work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -591,7 +592,7 @@ impl Grower<'_> {
             let can_split = |l: &Leaf| {
                 l.sums[2] >= 2.0 * p.min_data_in_leaf as f64
                     && (p.max_depth == 0 || l.depth < p.max_depth)
-                    && leaves_left(p.num_leaves, new_leaf + 1)
+                    && new_leaf + 1 < p.num_leaves
             };
             if can_split(&left) || can_split(&right) {
                 let (small, large) = if left.end - left.begin <= right.end - right.begin {
@@ -658,10 +659,6 @@ fn partition_rows(rows: &mut [u32], scratch: &mut Vec<u32>, left: impl Fn(u32) -
     n_left
 }
 
-fn leaves_left(num_leaves: usize, have: usize) -> bool {
-    have < num_leaves
-}
-
 /// Splits a flat histogram into one mutable slice per feature.
 fn split_by_feature<'h>(
     hist: &'h mut [Bin],
@@ -702,18 +699,6 @@ fn binned_leaf(tree: &Tree, split_bins: &[u8], binned: &BinnedMatrix, row: usize
             NodeRef::Leaf(l) => return l as usize,
         }
     }
-}
-
-/// Weighted mean log-loss of raw scores.
-fn logloss(target: &[f64], weight: Option<&[f64]>, raw: &[f64]) -> f64 {
-    let (mut sum, mut sw) = (0.0, 0.0);
-    for (i, (&y, &s)) in target.iter().zip(raw).enumerate() {
-        let w = weight.map_or(1.0, |w| w[i]);
-        let p = sigmoid(s).clamp(1e-15, 1.0 - 1e-15);
-        sum -= w * (y * p.ln() + (1.0 - y) * (1.0 - p).ln());
-        sw += w;
-    }
-    sum / sw
 }
 
 /// Trains on `train`, watching `valid` (if any) for early stopping.
@@ -757,16 +742,7 @@ fn fit_in_pool(
     let base = (mean / (1.0 - mean)).ln();
 
     let category_rank = category_ranks(train);
-    let mut ranked = train.clone();
-    for (f, r) in category_rank.iter().enumerate() {
-        if let Some(r) = r {
-            for v in ranked.columns[f].iter_mut() {
-                if !v.is_nan() {
-                    *v = r[*v as usize];
-                }
-            }
-        }
-    }
+    let ranked = train.with_category_ranks(&category_rank);
     let binned = BinnedMatrix::fit(&ranked, p.max_bin, 200_000, p.seed);
     drop(ranked);
     let mut offsets = Vec::with_capacity(nf);
@@ -862,7 +838,8 @@ fn fit_in_pool(
                 .par_iter_mut()
                 .zip(x.par_chunks(nf))
                 .for_each(|(s, row)| *s += tree.predict(row));
-            let loss = logloss(&v.target, v.weight.as_deref(), &valid_raw);
+            let p_valid: Vec<f64> = valid_raw.iter().map(|&r| sigmoid(r)).collect();
+            let loss = log_loss(&v.target, &p_valid, v.weight.as_deref());
             valid_logloss.push(loss);
             if loss < best_loss {
                 best_loss = loss;

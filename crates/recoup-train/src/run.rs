@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{self, CalibrationChoice};
 use crate::channel::{self, ChannelComparison};
-use crate::dataset::{Dataset, FeatureKind};
+use crate::dataset::{Dataset, FeatureKind, map_rows};
 use crate::error::TrainError;
 use crate::gbdt::{GbdtParams, category_ranks, fit};
 use crate::metrics::{
@@ -231,33 +231,8 @@ fn io_error(path: &Path, e: std::io::Error) -> TrainError {
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01).
 fn chrono_day(days: i64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one format.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Categorical codes replaced by their ranks (see [`category_ranks`]); every column numeric.
-fn ranked(data: &Dataset, ranks: &[Option<Vec<f64>>]) -> Dataset {
-    let mut out = data.clone();
-    for (f, r) in ranks.iter().enumerate() {
-        if let Some(r) = r {
-            for v in out.columns[f].iter_mut() {
-                if !v.is_nan() {
-                    *v = r[*v as usize];
-                }
-            }
-            out.kinds[f] = FeatureKind::Numeric;
-        }
-    }
-    out
+    chrono::DateTime::from_timestamp(days * 86_400, 0)
+        .map_or_else(|| format!("day {days}"), |d| d.date_naive().to_string())
 }
 
 /// Metrics of raw scores `raw` (ranking: AUC, KS, gains) and calibrated probabilities `p`
@@ -340,8 +315,8 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
     }
     // Level ranks come from the training rows only, then every model reads ranks.
     let ranks = category_ranks(&train_all);
-    let train_all = ranked(&train_all, &ranks);
-    let test = ranked(&data.take(&test_rows), &ranks);
+    let train_all = train_all.with_category_ranks(&ranks);
+    let test = data.take(&test_rows).with_category_ranks(&ranks);
     let (fit_rows, cal_rows) = match train_time
         .as_ref()
         .and_then(|t| split::by_time(t, s.valid_fraction))
@@ -356,16 +331,13 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         &train,
         (cfg.gbdt.early_stopping_rounds > 0).then_some(&cal),
     )?;
-    let raw_of = |e: &recoup_model::TreeEnsemble, d: &Dataset| -> Vec<f64> {
-        let nf = d.n_features();
-        d.row_major()
-            .chunks(nf)
-            .map(|row| e.predict_raw(row))
-            .collect()
-    };
+    // Each side's rows are laid out once and scored by every model.
+    let nf = data.n_features();
+    let (cal_x, test_x) = (cal.row_major(), test.row_major());
+    let trees = |x: &[f64], e: &recoup_model::TreeEnsemble| map_rows(x, nf, |r| e.predict_raw(r));
     let (calibration, calibration_choice) =
-        calibrate::choose(&raw_of(&model.ensemble, &cal), &cal.target);
-    let raw_test = raw_of(&model.ensemble, &test);
+        calibrate::choose(&trees(&cal_x, &model.ensemble), &cal.target);
+    let raw_test = trees(&test_x, &model.ensemble);
     let p_test: Vec<f64> = raw_test.iter().map(|&r| calibration.apply(r)).collect();
     let channel_comparison = match &cfg.compare_per_channel {
         None => None,
@@ -409,7 +381,11 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
             };
             let m = fit(&params, &train_all.take(&rest), None)?;
             let part = train_all.take(held);
-            aucs.push(roc_auc(&part.target, &raw_of(&m.ensemble, &part), None));
+            aucs.push(roc_auc(
+                &part.target,
+                &trees(&part.row_major(), &m.ensemble),
+                None,
+            ));
         }
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
         let var = aucs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (aucs.len() - 1) as f64;
@@ -433,16 +409,10 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
 
     // The scorecard baseline on the same rows.
     let card = scorecard::fit(&cfg.scorecard, &train)?;
-    let card_raw = |d: &Dataset| -> Vec<f64> {
-        let nf = d.n_features();
-        d.row_major()
-            .chunks(nf)
-            .map(|row| card.predict_raw(row))
-            .collect()
-    };
+    let card_raw = |x: &[f64]| map_rows(x, nf, |r| card.predict_raw(r));
     let (card_calibration, card_calibration_choice) =
-        calibrate::choose(&card_raw(&cal), &cal.target);
-    let card_raw_test = card_raw(&test);
+        calibrate::choose(&card_raw(&cal_x), &cal.target);
+    let card_raw_test = card_raw(&test_x);
     let card_p: Vec<f64> = card_raw_test
         .iter()
         .map(|&r| card_calibration.apply(r))
@@ -479,7 +449,6 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         .collect();
     let schema = ModelSchema::new(columns);
     let train_fingerprint = fingerprint(&train);
-    let train_fingerprint_for_card = train_fingerprint.clone();
     let headline = |m: &Metrics, c: &CalibrationChoice| {
         serde_json::json!({
             "roc_auc": m.roc_auc,
@@ -505,7 +474,7 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         ModelKind::ScorecardBinary,
         cfg.data.target.clone(),
         schema,
-        train_fingerprint,
+        train_fingerprint.clone(),
         0,
         serde_json::to_value(&cfg.scorecard).unwrap_or_default(),
         headline(&card_metrics, &card_calibration_choice),
@@ -541,14 +510,8 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         )?;
         recoup_model::artifact::write_atomic(
             &tmp.join("card.md"),
-            crate::report::model_card(
-                cfg,
-                &version,
-                &report,
-                &data.names,
-                &train_fingerprint_for_card,
-            )
-            .as_bytes(),
+            crate::report::model_card(cfg, &version, &report, &data.names, &train_fingerprint)
+                .as_bytes(),
         )?;
         let run_toml = toml::to_string(cfg).map_err(|e| TrainError::Shape(e.to_string()))?;
         recoup_model::artifact::write_atomic(&tmp.join("run.toml"), run_toml.as_bytes())?;
