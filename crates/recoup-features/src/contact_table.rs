@@ -319,15 +319,18 @@ pub fn write_contact_table(
         )
         .collect()?;
 
-    let days: Vec<i32> = frame
-        .column("snapshot_as_of")?
-        .date()?
-        .physical()
-        .iter()
-        .flatten()
-        .collect::<std::collections::BTreeSet<_>>()
+    // One pass splits the contacts by snapshot date (each part keeps the frame's order), rather
+    // than a filter over every contact for each date.
+    let mut parts: Vec<(i32, DataFrame)> = frame
+        .partition_by_stable(["snapshot_as_of"], true)?
         .into_iter()
-        .collect();
+        .map(|p| {
+            let day = p.column("snapshot_as_of")?.date()?.physical().get(0);
+            Ok((day.unwrap_or_default(), p))
+        })
+        .collect::<PolarsResult<_>>()?;
+    parts.sort_by_key(|(day, _)| *day);
+    drop(frame);
     let out_schema: Schema = schema
         .columns()
         .map(|s| (s.name.as_str().into(), polars_dtype(s.dtype)))
@@ -340,14 +343,10 @@ pub fn write_contact_table(
         .collect();
     let mut left = JoinArgs::new(JoinType::Left);
     left.maintain_order = MaintainOrderJoin::Left;
-    for (done, &day) in days.iter().enumerate() {
-        progress(done, days.len());
+    let n_days = parts.len();
+    for (done, (day, part)) in parts.into_iter().enumerate() {
+        progress(done, n_days);
         let date = recoup_io::convert::days_to_date(day);
-        let part = frame
-            .clone()
-            .lazy()
-            .filter(col("snapshot_as_of").eq(lit(date)))
-            .collect()?;
         let ids = part
             .clone()
             .lazy()
@@ -382,13 +381,13 @@ pub fn write_contact_table(
             .unwrap_or(0) as usize;
         writer.write(&batch)?;
     }
-    progress(days.len(), days.len());
+    progress(n_days, n_days);
     let rows = writer.finish()?;
     Ok((
         ContactTableSummary {
             rows,
             labelled_rows,
-            snapshots: days.len(),
+            snapshots: n_days,
         },
         schema,
     ))
