@@ -48,23 +48,34 @@ impl Tree {
 
     /// The leaf a row falls into. `row` is indexed by feature number.
     pub fn leaf_index(&self, row: &[f64]) -> usize {
+        self.leaf_by(|s| self.goes_left(s, row))
+    }
+
+    /// Whether split `s` sends `row` left: `x <= threshold`, or the stored direction for NaN.
+    pub fn goes_left(&self, s: usize, row: &[f64]) -> bool {
+        let x = row[self.feature[s] as usize];
+        if x.is_nan() {
+            self.missing_left[s]
+        } else {
+            x <= self.threshold[s]
+        }
+    }
+
+    /// The leaf reached from the root when split `s` sends the row left exactly when
+    /// `go_left(s)`: the walk shared by every representation of a row (raw values, bins).
+    pub fn leaf_by(&self, go_left: impl Fn(usize) -> bool) -> usize {
         if self.feature.is_empty() {
             return 0;
         }
         let mut node = 0usize;
         loop {
-            let x = row[self.feature[node] as usize];
-            let go_left = if x.is_nan() {
-                self.missing_left[node]
-            } else {
-                x <= self.threshold[node]
-            };
-            match if go_left {
+            let next = if go_left(node) {
                 self.left[node]
             } else {
                 self.right[node]
-            } {
-                NodeRef::Split(next) => node = next as usize,
+            };
+            match next {
+                NodeRef::Split(n) => node = n as usize,
                 NodeRef::Leaf(leaf) => return leaf as usize,
             }
         }

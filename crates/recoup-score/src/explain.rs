@@ -107,13 +107,7 @@ fn recurse(
         NodeRef::Split(s) => {
             let s = s as usize;
             let f = t.feature[s] as usize;
-            let x = row[f];
-            let go_left = if x.is_nan() {
-                t.missing_left[s]
-            } else {
-                x <= t.threshold[s]
-            };
-            let (hot, cold) = if go_left {
+            let (hot, cold) = if t.goes_left(s, row) {
                 (t.left[s], t.right[s])
             } else {
                 (t.right[s], t.left[s])

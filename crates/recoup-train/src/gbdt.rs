@@ -678,27 +678,15 @@ fn split_by_feature<'h>(
 
 /// The leaf of a binned row in a tree grown on those bins.
 fn binned_leaf(tree: &Tree, split_bins: &[u8], binned: &BinnedMatrix, row: usize) -> usize {
-    if tree.feature.is_empty() {
-        return 0;
-    }
-    let mut node = 0usize;
-    loop {
-        let f = tree.feature[node] as usize;
+    tree.leaf_by(|s| {
+        let f = tree.feature[s] as usize;
         let b = binned.bins[f][row];
-        let left = if b == binned.mappers[f].missing_bin() {
-            tree.missing_left[node]
+        if b == binned.mappers[f].missing_bin() {
+            tree.missing_left[s]
         } else {
-            b <= split_bins[node]
-        };
-        match if left {
-            tree.left[node]
-        } else {
-            tree.right[node]
-        } {
-            NodeRef::Split(n) => node = n as usize,
-            NodeRef::Leaf(l) => return l as usize,
+            b <= split_bins[s]
         }
-    }
+    })
 }
 
 /// Trains on `train`, watching `valid` (if any) for early stopping.
