@@ -1,18 +1,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn recoup(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recoup"))
-        .args(args)
-        .output()
-        .expect("recoup runs")
-}
+mod common;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{recoup, text};
 
 #[test]
 fn help_teaches_every_command() {

@@ -2,18 +2,11 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn recoup(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recoup"))
-        .args(args)
-        .output()
-        .expect("recoup runs")
-}
+mod common;
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{recoup, text};
 
 /// A GMSC-shaped CSV: nameless id column, `NA` for missing, a text column, a 0/1 target that
 /// depends on the features (deterministic pseudo-random numbers, no files committed).
