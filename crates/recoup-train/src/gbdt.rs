@@ -527,7 +527,10 @@ impl Grower<'_> {
             let mid = parent.begin + n_left;
 
             tree.feature.push(c.feature as u32);
-            tree.threshold.push(mapper.upper[c.bin as usize]);
+            // The last bin's bound is +inf (a split of missing against every value); JSON has
+            // no infinity, and every finite value is <= f64::MAX alike.
+            tree.threshold
+                .push(mapper.upper[c.bin as usize].min(f64::MAX));
             tree.missing_left.push(c.missing_left);
             let new_leaf = leaves.len();
             tree.left.push(NodeRef::Leaf(li as u32));
