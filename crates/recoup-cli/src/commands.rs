@@ -354,7 +354,19 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         .filter_map(|back| export.checked_sub_months(chrono::Months::new(back - 1)))
         .filter(|d| *d > cfg.start)
         .collect();
-    let fcfg = FeatureConfig::default();
+    // Every contact's outcome window is the snapshot labels' 30 days, so that the treatment
+    // models estimate payment within the horizon the ranking values.
+    let fcfg = FeatureConfig {
+        contact_label_days: recoup_features::ContactLabelDays {
+            sms: 30,
+            email: 30,
+            call: 30,
+            letter: 30,
+            push: 30,
+            none: 30,
+        },
+        ..FeatureConfig::default()
+    };
     let started = std::time::Instant::now();
     let (mut features, schema) = recoup_features::extract(&args.out, &asofs, &fcfg)?;
     let features_path = args.out.join("features.parquet");
@@ -447,7 +459,17 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         contact_schema.columns().count()
     );
 
-    out!("\n== 7. models: propensity to pay (snapshots) and channel response (contacts)");
+    out!(
+        "\n== 7. models: propensity to pay (snapshots), payment given the treatment and channel response (contacts)"
+    );
+    // The treatment models score decisions before any contact exists, so they learn from the
+    // account features and the treatment only, not from the contact-instant family.
+    let contact_instant: Vec<String> = contact_schema
+        .features
+        .iter()
+        .filter(|f| f.family == "contact")
+        .map(|f| f.name.clone())
+        .collect();
     out!(
         "{:<30} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>10} {:>9} {:>9}",
         "model",
@@ -465,6 +487,7 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
     let mut comparison = None;
     for (name, table, target) in [
         ("propensity_to_pay", &features_path, "paid_30d"),
+        ("treatment_pay", &contacts_path, "paid_in_window"),
         ("channel_response", &contacts_path, "responded"),
     ] {
         let cfg = recoup_train::RunConfig {
@@ -473,7 +496,11 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
                 table: table.clone(),
                 target: target.into(),
                 id: None,
-                drop: Vec::new(),
+                drop: if table == &contacts_path {
+                    contact_instant.clone()
+                } else {
+                    Vec::new()
+                },
                 weight: None,
             },
             split: Default::default(),
@@ -524,9 +551,58 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         "Time split: trained on earlier months, tested on the latest; `card` is the weight-of-evidence scorecard baseline. Models, metrics and run files: {}/.",
         models.display()
     );
+
     out!(
-        "\nThe tables are in {0}/ and the ground truth in {0}/truth/ (see data/README.md).",
-        args.out.display()
+        "\n== 8. decisions at the export date: treatments ranked per account under the contact rules and call capacity"
+    );
+    let decisions = args.out.join("decisions.parquet");
+    let calls_per_day = (truth.accounts / 20).max(1);
+    let settings = recoup_score::ScoreSettings {
+        capacity: vec![recoup_score::ChannelCapacity {
+            channel: recoup_core::Channel::Call,
+            per_day: calls_per_day as f64,
+            per_contact: 1.0,
+        }],
+        ..Default::default()
+    };
+    out!(
+        "recoup score --features {} --raw {} --propensity {m}/propensity_to_pay --pay {m}/treatment_pay --response {m}/channel_response --capacity call={calls_per_day} --out {}",
+        features_path.display(),
+        args.out.display(),
+        decisions.display(),
+        m = models.display()
+    );
+    let manifest = crate::score::run(
+        &features_path,
+        &args.out,
+        &catalog,
+        [
+            &models.join("propensity_to_pay"),
+            &models.join("treatment_pay"),
+            &models.join("channel_response"),
+        ],
+        &settings,
+        &decisions,
+        None,
+    )?;
+    crate::score::print_summary(&manifest);
+    let truth_value = TruthSummary::value_of_decisions(&args.out, &catalog, &decisions)?;
+    out!(
+        "by the ground truth, these decisions are worth {:.0} net of contact costs ({:+.1}% vs nobody contacted; the best single treatment {:+.1}%, the oracle {:+.1}%), over the {} accounts decided",
+        truth_value.net_policy,
+        100.0 * (truth_value.net_policy - truth_value.net_no_contact)
+            / truth_value.net_no_contact.abs().max(1e-9),
+        100.0 * (truth_value.net_best_single - truth_value.net_no_contact)
+            / truth_value.net_no_contact.abs().max(1e-9),
+        100.0 * (truth_value.net_oracle - truth_value.net_no_contact)
+            / truth_value.net_no_contact.abs().max(1e-9),
+        truth_value.accounts
+    );
+    out!(
+        "\nThe tables are in {0}/, the ground truth in {0}/truth/ (see data/README.md), the decisions in {1} with {2}.",
+        args.out.display(),
+        decisions.display(),
+        recoup_score::decide::manifest_path(&decisions).display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -705,7 +781,7 @@ pub fn features(args: FeaturesArgs) -> Result<ExitCode> {
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.
-fn progress_bar(what: &str) -> indicatif::ProgressBar {
+pub fn progress_bar(what: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod score;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,7 @@ enum Command {
     Validate(commands::ValidateArgs),
     Features(commands::FeaturesArgs),
     Train(Box<train::TrainArgs>),
+    Score(Box<score::ScoreArgs>),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -63,6 +65,7 @@ fn main() -> std::process::ExitCode {
         Command::Validate(args) => commands::validate(args),
         Command::Features(args) => commands::features(args),
         Command::Train(args) => train::train(*args),
+        Command::Score(args) => score::score(*args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

@@ -262,6 +262,90 @@ mod tests {
         assert!(mean < 0.04 && worst < 0.2, "mean gap {mean}, worst {worst}");
     }
 
+    /// The exact optimum by mixed-integer programming: one binary per option, one option per
+    /// account, capacity rows.
+    fn milp(accounts: &[Vec<Candidate>], capacity: &[f64]) -> f64 {
+        use microlp::{ComparisonOp, OptimizationDirection, Problem};
+        let mut p = Problem::new(OptimizationDirection::Maximize);
+        let mut per_channel: Vec<Vec<(microlp::Variable, f64)>> = vec![Vec::new(); capacity.len()];
+        for o in accounts {
+            let vars: Vec<(microlp::Variable, f64)> = o
+                .iter()
+                .map(|x| {
+                    let v = p.add_binary_var(x.value);
+                    if let Some(c) = x.channel {
+                        per_channel[c].push((v, x.usage));
+                    }
+                    (v, 1.0)
+                })
+                .collect();
+            p.add_constraint(&vars[..], ComparisonOp::Eq, 1.0);
+        }
+        for (terms, cap) in per_channel.iter().zip(capacity) {
+            p.add_constraint(&terms[..], ComparisonOp::Le, *cap);
+        }
+        let outcome = p.solve().unwrap();
+        assert!(outcome.is_optimal());
+        outcome.solution().unwrap().objective()
+    }
+
+    /// `n` accounts with no contact and one option on each of `channels` channels, capacity
+    /// for about a fifth of the wanted use.
+    fn random_large(seed: u64, n: usize, channels: usize) -> (Vec<Vec<Candidate>>, Vec<f64>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let accounts: Vec<Vec<Candidate>> = (0..n)
+            .map(|_| {
+                let mut o = vec![Candidate {
+                    value: 0.0,
+                    channel: None,
+                    usage: 0.0,
+                }];
+                for c in 0..channels {
+                    o.push(Candidate {
+                        value: rng.random_range(-2.0..10.0),
+                        channel: Some(c),
+                        usage: rng.random_range(1.0..4.0),
+                    });
+                }
+                o
+            })
+            .collect();
+        let capacity = (0..channels)
+            .map(|_| n as f64 * rng.random_range(0.2..0.8))
+            .collect();
+        (accounts, capacity)
+    }
+
+    #[test]
+    fn the_milp_optimum_matches_enumeration_and_bounds_the_prices_gap_on_larger_instances() {
+        for seed in 0..10 {
+            let (accounts, capacity) = random_problem(seed, 8);
+            let (e, m) = (exact(&accounts, &capacity), milp(&accounts, &capacity));
+            assert!(
+                (e - m).abs() < 1e-6 * (1.0 + e.abs()),
+                "seed {seed}: {e} vs {m}"
+            );
+        }
+        let mut gaps = Vec::new();
+        for seed in 0..6 {
+            let (accounts, capacity) = random_large(100 + seed, 60, 3);
+            let a = assign(&accounts, &capacity);
+            for (u, c) in a.used.iter().zip(&capacity) {
+                assert!(*u <= c + 1e-9, "seed {seed}: {u} > {c}");
+            }
+            let opt = milp(&accounts, &capacity);
+            assert!(a.total_value <= opt + 1e-6);
+            gaps.push((opt - a.total_value) / opt);
+        }
+        let worst = gaps.iter().copied().fold(0.0, f64::max);
+        eprintln!("gaps to the MILP optimum: {gaps:?}");
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        // Measured: mean gap 1.05%, worst 1.6% over these 6 instances of 60 accounts and 3
+        // channels (3.0% / 15.6% at 8 accounts): the prices' loss shrinks as each account
+        // becomes a small share of a channel.
+        assert!(mean < 0.015 && worst < 0.025, "gaps {gaps:?}");
+    }
+
     #[test]
     fn without_binding_capacity_everyone_gets_their_best_option() {
         let (accounts, _) = random_problem(1, 50);

@@ -1,13 +1,24 @@
-//! Scoring: recoup's native evaluator for tree ensembles.
+//! Scoring: the nightly batch that ranks treatments per account, and the evaluators under it.
 //!
-//! Services link this crate with `recoup-model` alone: no dataframe library, no training code.
-//! A [`CompiledTrees`] is immutable and `Send + Sync`; scoring needs no per-thread state.
+//! Services link this crate with `recoup-core` and `recoup-model` alone: no dataframe library,
+//! no training code. Parquet goes in and out through arrow-rs. A loaded [`ScoringModel`] (a
+//! native [`CompiledTrees`] or an ONNX Runtime session pool) is `Send + Sync`.
 
 pub mod capacity;
+pub mod columns;
+pub mod decide;
+pub mod error;
 pub mod evaluator;
 pub mod explain;
+pub mod inputs;
+pub mod models;
+pub mod onnx;
 pub mod ranking;
+pub mod rule_inputs;
 pub mod rules;
 
+pub use decide::{ChannelCapacity, Models, RunManifest, ScoreSettings, score, write_manifest};
+pub use error::ScoreError;
 pub use evaluator::CompiledTrees;
 pub use explain::{reason_codes, shap_values};
+pub use models::ScoringModel;

@@ -51,6 +51,8 @@ pub struct Ranked {
     pub net_value: f64,
     /// Proposed local send hour (none for letters and no contact).
     pub send_hour: Option<u32>,
+    /// The proposed send instant, UTC.
+    pub send_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A treatment that was not ranked, and why.
@@ -131,6 +133,7 @@ pub fn rank(
             value_given_away: given_away,
             net_value: collected - t.unit_cost - base_collected,
             send_hour: allowed.local_hour,
+            send_at: allowed.send_at,
         });
     }
     // Stable sort: equal values keep catalog order.

@@ -38,7 +38,7 @@ use serde::Serialize;
 
 pub use config::SimConfig;
 pub use error::SimError;
-pub use summary::{PortfolioRates, TruthSummary};
+pub use summary::{PolicyValue, PortfolioRates, TruthSummary};
 
 use crate::calendar::{Calendar, LocalTime};
 use crate::engine::Engine;

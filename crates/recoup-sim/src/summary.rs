@@ -346,3 +346,102 @@ impl TruthSummary {
         Ok(s)
     }
 }
+
+/// The ground-truth value of a set of decisions, beside simple policies on the same accounts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicyValue {
+    /// Decided accounts found in the ground truth.
+    pub accounts: usize,
+    /// Expected amount collected net of contact costs under the decisions; a decision the
+    /// ground truth calls ineligible counts as no contact (see `ineligible`).
+    pub net_policy: f64,
+    pub ineligible: usize,
+    pub net_no_contact: f64,
+    /// The best single treatment for these accounts (the ineligible left alone).
+    pub net_best_single: f64,
+    /// Every account's own best eligible treatment.
+    pub net_oracle: f64,
+}
+
+impl TruthSummary {
+    /// Values `decisions` (a parquet file with `account_id` and `treatment` columns, as
+    /// `recoup score` writes) with `truth/treatment_effects.parquet`.
+    pub fn value_of_decisions(
+        dir: &Path,
+        catalog: &recoup_core::TreatmentCatalog,
+        decisions: &Path,
+    ) -> Result<PolicyValue, SimError> {
+        let read = |path: &Path| -> Result<DataFrame, SimError> {
+            let file = std::fs::File::open(path).map_err(|source| SimError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            ParquetReader::new(file).finish().map_err(err(path))
+        };
+        let (truth_path, _) = crate::truth_paths(dir);
+        let truth = read(&truth_path)?;
+        let tcol = |n: &str| truth.column(n).map_err(err(&truth_path));
+        let ids = tcol("account_id")?.str().map_err(err(&truth_path))?.clone();
+        let treatments = tcol("treatment_id")?
+            .str()
+            .map_err(err(&truth_path))?
+            .clone();
+        let eligible = tcol("eligible")?.bool().map_err(err(&truth_path))?.clone();
+        let amount = tcol("expected_amount_30d")?
+            .f64()
+            .map_err(err(&truth_path))?
+            .clone();
+        let nt = catalog.treatments.len();
+        let mut values: std::collections::HashMap<&str, Vec<Option<f64>>> =
+            std::collections::HashMap::new();
+        for i in 0..truth.height() {
+            if let (Some(id), Some(t), Some(true), Some(a)) = (
+                ids.get(i),
+                treatments.get(i).and_then(|t| catalog.position(t)),
+                eligible.get(i),
+                amount.get(i),
+            ) {
+                values.entry(id).or_insert_with(|| vec![None; nt])[t] =
+                    Some(a - catalog.treatments[t].unit_cost);
+            }
+        }
+        let no_contact = catalog
+            .treatments
+            .iter()
+            .position(|t| t.offer == recoup_core::Offer::NoContact);
+        let dec = read(decisions)?;
+        let dcol = |n: &str| dec.column(n).map_err(err(decisions));
+        let d_ids = dcol("account_id")?.str().map_err(err(decisions))?.clone();
+        let d_t = dcol("treatment")?.str().map_err(err(decisions))?.clone();
+        let mut out = PolicyValue::default();
+        let mut fixed = vec![0.0; nt];
+        for i in 0..dec.height() {
+            let Some(v) = d_ids.get(i).and_then(|id| values.get(id)) else {
+                continue;
+            };
+            let idle = no_contact.and_then(|k| v[k]).unwrap_or(0.0);
+            out.accounts += 1;
+            out.net_no_contact += idle;
+            match d_t
+                .get(i)
+                .and_then(|t| catalog.position(t))
+                .and_then(|k| v[k])
+            {
+                Some(x) => out.net_policy += x,
+                None => {
+                    out.ineligible += 1;
+                    out.net_policy += idle;
+                }
+            }
+            out.net_oracle += v.iter().flatten().copied().fold(idle, f64::max);
+            for (k, f) in fixed.iter_mut().enumerate() {
+                *f += v[k].unwrap_or(idle);
+            }
+        }
+        out.net_best_single = fixed.into_iter().fold(f64::NEG_INFINITY, f64::max);
+        if out.accounts == 0 {
+            out.net_best_single = 0.0;
+        }
+        Ok(out)
+    }
+}

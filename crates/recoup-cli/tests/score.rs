@@ -1,0 +1,405 @@
+//! `recoup score` end to end on a small simulated portfolio with models trained here.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use polars::prelude::*;
+
+mod common;
+
+use common::{recoup, text};
+
+/// The contact table's contact-instant features: a decision has no contact yet.
+const CONTACT_INSTANT: [&str; 10] = [
+    "local_hour",
+    "local_weekday",
+    "hours_since_snapshot",
+    "hours_since_prev_contact",
+    "hours_since_prev_same_channel",
+    "attempts_any_channel_7d",
+    "attempts_same_channel_7d",
+    "attempts_same_channel_365d",
+    "responses_same_channel_365d",
+    "hours_since_last_payment",
+];
+
+fn ok(args: &[&str]) {
+    let out = recoup(args);
+    assert!(
+        out.status.success(),
+        "recoup {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A portfolio, its snapshot and contact tables and three models, made once per test run.
+fn portfolio() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let raw = dir.join("raw");
+        ok(&[
+            "-q",
+            "simulate",
+            "--accounts",
+            "900",
+            "--months",
+            "6",
+            "--seed",
+            "5",
+            "--start",
+            "2026-01-01",
+            "--out",
+            s(&raw),
+        ]);
+        ok(&[
+            "-q",
+            "features",
+            "--raw",
+            s(&raw),
+            "--asof",
+            "2026-04-01..2026-07-01",
+            "--out",
+            s(&dir.join("snapshots.parquet")),
+        ]);
+        ok(&[
+            "-q",
+            "features",
+            "--raw",
+            s(&raw),
+            "--table",
+            "contacts",
+            "--out",
+            s(&dir.join("contacts.parquet")),
+        ]);
+        let models = dir.join("models");
+        let train = |name: &str, table: &str, target: &str, drop: &[&str]| {
+            let table = dir.join(table);
+            let mut args = vec![
+                "-q",
+                "train",
+                "--table",
+                s(&table),
+                "--target",
+                target,
+                "--name",
+                name,
+                "--trees",
+                "25",
+                "--models",
+                s(&models),
+            ];
+            for d in drop {
+                args.extend(["--drop", d]);
+            }
+            ok(&args);
+        };
+        train("propensity", "snapshots.parquet", "paid_30d", &[]);
+        train(
+            "pay",
+            "contacts.parquet",
+            "paid_in_window",
+            &CONTACT_INSTANT,
+        );
+        train(
+            "response",
+            "contacts.parquet",
+            "responded",
+            &CONTACT_INSTANT,
+        );
+        train(
+            "response_with_instant",
+            "contacts.parquet",
+            "responded",
+            &[],
+        );
+        dir
+    })
+}
+
+/// Runs `recoup score` on the portfolio; `extra` flags replace the defaults of the same name.
+fn score(out: &Path, extra: &[&str]) -> std::process::Output {
+    let dir = portfolio();
+    let m = dir.join("models");
+    let mut flags: Vec<(String, String)> = [
+        ("--features", dir.join("snapshots.parquet")),
+        ("--raw", dir.join("raw")),
+        ("--propensity", m.join("propensity")),
+        ("--pay", m.join("pay")),
+        ("--response", m.join("response")),
+        ("--out", out.to_path_buf()),
+    ]
+    .iter()
+    .map(|(f, p)| ((*f).to_owned(), s(p).to_owned()))
+    .collect();
+    let defaults = flags.len();
+    for pair in extra.chunks(2) {
+        match flags[..defaults].iter_mut().find(|(f, _)| f == pair[0]) {
+            Some(slot) => slot.1 = pair[1].to_owned(),
+            None => flags.push((pair[0].to_owned(), pair[1].to_owned())),
+        }
+    }
+    let mut args = vec!["-q", "score"];
+    for (f, v) in &flags {
+        args.extend([f.as_str(), v.as_str()]);
+    }
+    recoup(&args)
+}
+
+fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
+}
+
+fn strs(df: &DataFrame, c: &str) -> Vec<String> {
+    df.column(c)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn decisions_follow_the_rules_and_do_not_depend_on_threads_or_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a.parquet");
+    let b = tmp.path().join("b.parquet");
+    let o = score(&a, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("treatment mix"));
+    let o = score(&b, &["--threads", "2", "--batch-rows", "1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "1 thread with whole batches and 2 threads row by row give the same bytes"
+    );
+
+    let dir = portfolio();
+    let d = read(&a);
+    let snap = read(&dir.join("snapshots.parquet"));
+    let last = snap
+        .clone()
+        .lazy()
+        .filter(
+            col("as_of")
+                .eq(lit(chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()))
+                .and(col("days_past_due").gt_eq(lit(1))),
+        )
+        .collect()
+        .unwrap();
+    assert!(d.height() > 50, "{} decisions", d.height());
+    assert_eq!(
+        d.height(),
+        last.height(),
+        "one decision per past-due account"
+    );
+    let mut ids = strs(&d, "account_id");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), d.height());
+
+    let accounts = read(&dir.join("raw/accounts.parquet"));
+    let acc_ids = strs(&accounts, "account_id");
+    let flag = |c: &str| -> HashMap<String, bool> {
+        acc_ids
+            .iter()
+            .cloned()
+            .zip(accounts.column(c).unwrap().bool().unwrap().iter())
+            .map(|(k, v)| (k, v.unwrap_or(false)))
+            .collect()
+    };
+    let dnc: Vec<HashMap<String, bool>> = [
+        "dnc_dispute",
+        "dnc_bankruptcy",
+        "dnc_cease_and_desist",
+        "dnc_deceased",
+    ]
+    .iter()
+    .map(|c| flag(c))
+    .collect();
+    let consent: HashMap<&str, HashMap<String, bool>> = ["sms", "email", "call", "letter", "push"]
+        .iter()
+        .map(|c| (*c, flag(&format!("consent_{c}"))))
+        .collect();
+    let channels = strs(&d, "channel");
+    let treatments = strs(&d, "treatment");
+    let hours: Vec<Option<i32>> = d
+        .column("send_hour")
+        .unwrap()
+        .i32()
+        .unwrap()
+        .iter()
+        .collect();
+    let ev: Vec<f64> = d
+        .column("expected_value")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap)
+        .collect();
+    let excluded = d.column("excluded").unwrap().list().unwrap().clone();
+    let (mut dnc_seen, mut consent_seen) = (0, 0);
+    for i in 0..d.height() {
+        let id = &ids_at(&d, i);
+        let channel = channels[i].as_str();
+        let contacted = channel != "none";
+        let blocked = dnc.iter().any(|f| f[id]);
+        dnc_seen += usize::from(blocked);
+        if contacted {
+            assert!(
+                !blocked,
+                "{id}: contacted by {channel} despite do-not-contact"
+            );
+            assert!(consent[channel][id], "{id}: {channel} without consent");
+        } else {
+            assert_eq!(ev[i], 0.0, "no contact is the baseline");
+        }
+        if matches!(channel, "sms" | "email" | "call" | "push") {
+            let h = hours[i].unwrap();
+            assert!((8..=20).contains(&h), "{id}: send hour {h}");
+        } else {
+            assert!(hours[i].is_none());
+        }
+        assert!(ev[i] >= 0.0, "never worse than no contact: {}", ev[i]);
+        // The chosen treatment is never among the excluded, and exclusions name their rule.
+        let x = excluded.get_as_series(i).unwrap();
+        let x = x.struct_().unwrap();
+        let xt = x.field_by_name("treatment").unwrap();
+        let xr = x.field_by_name("rule").unwrap();
+        for (t, r) in xt.str().unwrap().iter().zip(xr.str().unwrap().iter()) {
+            assert_ne!(t.unwrap(), treatments[i]);
+            let r = r.unwrap();
+            assert!(
+                [
+                    "eligibility",
+                    "consent",
+                    "do_not_contact",
+                    "contact_hours",
+                    "reg_f_7_calls_in_7_days",
+                    "reg_f_7_days_after_conversation"
+                ]
+                .contains(&r),
+                "{r}"
+            );
+            consent_seen += usize::from(r == "consent");
+        }
+    }
+    assert!(
+        dnc_seen > 0 && consent_seen > 0,
+        "the portfolio exercises the rules"
+    );
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("a.manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["counts"]["decisions"], d.height());
+    assert_eq!(manifest["models"].as_array().unwrap().len(), 3);
+    assert_eq!(manifest["asof"], "2026-07-01");
+    let reasons = d.column("reason_codes").unwrap().list().unwrap().clone();
+    assert_eq!(reasons.get_as_series(0).unwrap().len(), 3);
+}
+
+fn ids_at(d: &DataFrame, i: usize) -> String {
+    d.column("account_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(i)
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn channel_capacity_holds_across_the_portfolio() {
+    let tmp = tempfile::tempdir().unwrap();
+    let free = tmp.path().join("free.parquet");
+    let o = score(&free, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let count = |p: &Path, c: &str| strs(&read(p), "channel").iter().filter(|x| *x == c).count();
+    let (sms, email) = (count(&free, "sms"), count(&free, "email"));
+    assert!(
+        sms + email > 4,
+        "the unconstrained choice uses sms {sms} / email {email}"
+    );
+    let cap = tmp.path().join("cap.parquet");
+    let (sms_cap, email_cap) = (sms / 2, email / 3);
+    let o = score(
+        &cap,
+        &[
+            "--capacity",
+            &format!("sms={sms_cap}"),
+            "--capacity",
+            &format!("email={}", 2 * email_cap),
+            "--usage",
+            "email=2",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(count(&cap, "sms") <= sms_cap);
+    assert!(count(&cap, "email") <= email_cap);
+    let d = read(&cap);
+    let moved = d
+        .column("moved_by_capacity")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .sum()
+        .unwrap();
+    assert!(moved > 0);
+    let total = |df: &DataFrame| {
+        df.column("expected_value")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .sum()
+            .unwrap()
+    };
+    assert!(total(&d) <= total(&read(&free)) + 1e-9);
+}
+
+#[test]
+fn bad_inputs_name_the_file_and_column_and_write_nothing() {
+    let dir = portfolio();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("d.parquet");
+    // A response model that needs the contact instant cannot score a decision.
+    let o = score(
+        &out,
+        &["--response", s(&dir.join("models/response_with_instant"))],
+    );
+    assert!(!o.status.success());
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("snapshots.parquet") && e.contains("local_hour"),
+        "{e}"
+    );
+    // A contact-table model as the propensity model: `treatment_id` is not in the snapshots.
+    let o = score(&out, &["--propensity", s(&dir.join("models/pay"))]);
+    assert!(!o.status.success());
+    let e = text(&o.stderr);
+    assert!(e.contains("not found"), "{e}");
+    // A missing model folder.
+    let o = score(&out, &["--pay", s(&tmp.path().join("nope"))]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("nope"));
+    // A raw folder without the accounts table.
+    let o = score(&out, &["--raw", s(tmp.path())]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("accounts.parquet"));
+    let o = score(&out, &["--capacity", "fax=3"]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("fax"));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+}
