@@ -441,7 +441,7 @@ pub fn score(
             }
         }
     }
-    let mut input = ParquetBatches::open(features, Some(&wanted), settings.batch_rows, "scoring")?;
+    let input = ParquetBatches::open(features, Some(&wanted), settings.batch_rows, "scoring")?;
     let schema = input.schema().clone();
     let prop_map = FeatureMap::new(models.propensity, &schema, features, None)?;
     let pay_map = FeatureMap::new(models.pay, &schema, features, Some(catalog))?;
@@ -489,7 +489,7 @@ pub fn score(
     let mut done = 0;
     let t0 = Instant::now();
     let day = asof;
-    while let Some(batch) = input.next() {
+    for batch in input {
         let batch = batch?;
         let n = batch.num_rows();
         counts.rows_read += n;
@@ -521,7 +521,7 @@ pub fn score(
         for (r, d) in as_ofs.iter().enumerate() {
             if *d != Some(asof_days) {
                 counts.rows_other_dates += 1;
-            } else if !(dpd.get(r) >= settings.min_days_past_due as f64) {
+            } else if dpd.get(r).is_nan() || dpd.get(r) < settings.min_days_past_due as f64 {
                 counts.rows_not_past_due += 1;
             } else {
                 rows.push(r);
