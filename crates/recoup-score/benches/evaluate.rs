@@ -7,8 +7,10 @@
 //! imports that file (`recoup_model::lightgbm`). Both then score the same N rows (default
 //! 1,000,000: the training rows repeated, missing values kept) at 1 and 2 threads, best of
 //! three; the table gives rows per second, the ratios, and the largest differences between the
-//! sides' probabilities. ONNX Runtime (Python) scores the same model converted by onnxmltools
-//! (float32 inputs, as that converter declares them).
+//! sides' probabilities. ONNX Runtime scores the same model converted by onnxmltools (no ZipMap;
+//! float32 inputs, as that converter declares them) from Python and from recoup
+//! (`recoup_score::onnx::OnnxModel`, "recoup via ort": the wheel's ONNX Runtime library, one
+//! session per rayon thread with one intra-op thread each).
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use recoup_score::CompiledTrees;
+use recoup_score::onnx::OnnxModel;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -57,7 +60,8 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let model_path = dir.join("lightgbm-gmsc.txt");
     let script = root.join("bench/python/predict_lightgbm.py");
-    if !model_path.exists() {
+    let train = !model_path.exists();
+    if train {
         let out = Command::new(&python)
             .arg(&script)
             .arg("train")
@@ -73,11 +77,30 @@ fn main() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    let onnx_path = dir.join("lightgbm-gmsc.onnx");
+    if train || !onnx_path.exists() {
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg("export")
+            .arg("--model")
+            .arg(&model_path)
+            .arg("--onnx")
+            .arg(&onnx_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let onnx_model = OnnxModel::load(&onnx_path).unwrap();
     let model =
         recoup_model::lightgbm::from_text(&std::fs::read_to_string(&model_path).unwrap()).unwrap();
     let compiled = CompiledTrees::new(&model.ensemble).unwrap();
     let (rows, nf) = read_gmsc(&csv);
     assert_eq!(nf, model.ensemble.n_features);
+    assert_eq!(onnx_model.n_features(), Some(nf));
     let matrix: Vec<f64> = rows
         .iter()
         .cycle()
@@ -100,9 +123,9 @@ fn main() {
         model.ensemble.trees.len()
     );
     println!(
-        "| threads | recoup native rows/s | LightGBM predict rows/s | ONNX Runtime (Python) rows/s | native/LightGBM | native/ONNX Runtime | max abs diff native vs LightGBM | max abs diff ONNX Runtime vs LightGBM |"
+        "| threads | recoup native rows/s | LightGBM predict rows/s | ONNX Runtime (Python) rows/s | recoup via ort rows/s | native/LightGBM | native/ONNX Runtime | native/recoup via ort | max abs diff native vs LightGBM | max abs diff ONNX Runtime vs LightGBM | max abs diff recoup via ort vs LightGBM |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for threads in [1usize, 2] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -115,6 +138,14 @@ fn main() {
             pool.install(|| compiled.predict_proba(&matrix, &mut ours));
             best = best.min(started.elapsed().as_secs_f64());
         }
+        let mut via_ort = vec![0.0; n_rows];
+        let mut ort_secs = f64::INFINITY;
+        for _ in 0..3 {
+            let started = Instant::now();
+            pool.install(|| onnx_model.predict_proba(&matrix, nf, &mut via_ort))
+                .unwrap();
+            ort_secs = ort_secs.min(started.elapsed().as_secs_f64());
+        }
         let peer = |mode: &str| -> (f64, Vec<f64>) {
             let preds = dir.join(format!("{mode}-{threads}.f64"));
             let out = Command::new(&python)
@@ -122,6 +153,8 @@ fn main() {
                 .arg(mode)
                 .arg("--model")
                 .arg(&model_path)
+                .arg("--onnx")
+                .arg(&onnx_path)
                 .arg("--matrix")
                 .arg(&matrix_path)
                 .args([
@@ -156,14 +189,17 @@ fn main() {
                 .fold(0.0f64, f64::max)
         };
         println!(
-            "| {threads} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.1e} | {:.1e} |",
+            "| {threads} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1e} | {:.1e} | {:.1e} |",
             n_rows as f64 / best,
             n_rows as f64 / lgb_secs,
             n_rows as f64 / onnx_secs,
+            n_rows as f64 / ort_secs,
             lgb_secs / best,
             onnx_secs / best,
+            ort_secs / best,
             max_diff(&ours, &lgb),
             max_diff(&onnx, &lgb),
+            max_diff(&via_ort, &lgb),
         );
     }
 }
