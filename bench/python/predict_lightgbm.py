@@ -11,11 +11,17 @@ predict: loads the text model and a row-major float64 matrix, predicts probabili
 
 import argparse
 import json
+import resource
 import time
 
 import lightgbm as lgb
 import numpy as np
 import polars as pl
+
+
+def peak_mib():
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main():
@@ -72,7 +78,8 @@ def main():
             p = sess.run([prob_name], {"input": xf})[0][:, 1]
             best = min(best, time.perf_counter() - t0)
         p.astype("<f8").tofile(args.out)
-        print(json.dumps({"secs": best, "rows": x.shape[0], "onnxruntime": ort.__version__}))
+        print(json.dumps({"secs": best, "rows": x.shape[0], "onnxruntime": ort.__version__,
+                          "peak_mib": peak_mib()}))
         return
     best = float("inf")
     for _ in range(3):
@@ -80,7 +87,7 @@ def main():
         p = model.predict(x, num_threads=args.threads)
         best = min(best, time.perf_counter() - t0)
     p.astype("<f8").tofile(args.out)
-    print(json.dumps({"secs": best, "rows": x.shape[0]}))
+    print(json.dumps({"secs": best, "rows": x.shape[0], "peak_mib": peak_mib()}))
 
 
 if __name__ == "__main__":

@@ -123,9 +123,9 @@ fn main() {
         model.ensemble.trees.len()
     );
     println!(
-        "| threads | recoup native rows/s | LightGBM predict rows/s | ONNX Runtime (Python) rows/s | recoup via ort rows/s | native/LightGBM | native/ONNX Runtime | native/recoup via ort | max abs diff native vs LightGBM | max abs diff ONNX Runtime vs LightGBM | max abs diff recoup via ort vs LightGBM |"
+        "| threads | recoup native rows/s | LightGBM predict rows/s | ONNX Runtime (Python) rows/s | recoup via ort rows/s | native/LightGBM | native/ONNX Runtime | native/recoup via ort | max abs diff native vs LightGBM | max abs diff ONNX Runtime vs LightGBM | max abs diff recoup via ort vs LightGBM | peak MiB recoup native / +ort | peak MiB LightGBM | peak MiB ONNX Runtime |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for threads in [1usize, 2] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -138,6 +138,7 @@ fn main() {
             pool.install(|| compiled.predict_proba(&matrix, &mut ours));
             best = best.min(started.elapsed().as_secs_f64());
         }
+        let peak_native = peak_mib();
         let mut via_ort = vec![0.0; n_rows];
         let mut ort_secs = f64::INFINITY;
         for _ in 0..3 {
@@ -146,7 +147,8 @@ fn main() {
                 .unwrap();
             ort_secs = ort_secs.min(started.elapsed().as_secs_f64());
         }
-        let peer = |mode: &str| -> (f64, Vec<f64>) {
+        let peak_with_ort = peak_mib();
+        let peer = |mode: &str| -> (f64, f64, Vec<f64>) {
             let preds = dir.join(format!("{mode}-{threads}.f64"));
             let out = Command::new(&python)
                 .arg(&script)
@@ -178,10 +180,14 @@ fn main() {
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
                 .collect();
-            (v["secs"].as_f64().unwrap(), p)
+            (
+                v["secs"].as_f64().unwrap(),
+                v["peak_mib"].as_f64().unwrap(),
+                p,
+            )
         };
-        let (lgb_secs, lgb) = peer("predict");
-        let (onnx_secs, onnx) = peer("onnx");
+        let (lgb_secs, lgb_peak, lgb) = peer("predict");
+        let (onnx_secs, onnx_peak, onnx) = peer("onnx");
         let max_diff = |a: &[f64], b: &[f64]| {
             a.iter()
                 .zip(b)
@@ -189,7 +195,7 @@ fn main() {
                 .fold(0.0f64, f64::max)
         };
         println!(
-            "| {threads} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1e} | {:.1e} | {:.1e} |",
+            "| {threads} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1e} | {:.1e} | {:.1e} | {peak_native:.0} / {peak_with_ort:.0} | {lgb_peak:.0} | {onnx_peak:.0} |",
             n_rows as f64 / best,
             n_rows as f64 / lgb_secs,
             n_rows as f64 / onnx_secs,
@@ -202,4 +208,16 @@ fn main() {
             max_diff(&via_ort, &lgb),
         );
     }
+}
+
+/// Peak resident memory of this process so far (VmHWM), MiB; it includes the input matrix.
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
 }

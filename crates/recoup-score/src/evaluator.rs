@@ -1,15 +1,18 @@
-//! Tree ensembles compiled into one flat node array and evaluated in row blocks.
+//! Tree ensembles compiled for fast batch evaluation.
 //!
-//! Every split of every tree is a 24-byte node (threshold, feature with the missing-value
-//! direction in its top bit, two children); a child `>= 0` is a node, a negative child `c` is
-//! leaf `!c` of one shared leaf array. Rows are scored in blocks: for each tree, all rows of
-//! the block descend together one level at a time, so the independent traversals overlap in
-//! the CPU instead of waiting on each other's loads, and the tree's nodes stay in cache for the
-//! whole block. Blocks run in parallel with rayon. The arithmetic is the same as
-//! `TreeEnsemble::predict_raw` (same comparisons, trees summed in order), so outputs are equal.
+//! Ensembles whose trees have at most 64 leaves (and whose tables fit 256 MiB) are evaluated by
+//! leaf masks ([`crate::leaf_masks`]): no tree is walked. Others fall back to one flat node
+//! array evaluated in row blocks: every split of every tree is a node (threshold, feature with
+//! the missing-value direction in its top bit, two children); for each tree, groups of rows of
+//! a block descend together, so the independent traversals overlap in the CPU and the tree's
+//! nodes stay in cache. Blocks run in parallel with rayon. Every path does the arithmetic of
+//! `TreeEnsemble::predict_raw` (same comparisons, trees summed in order), so outputs are equal
+//! to the bit.
 
 use rayon::prelude::*;
 use recoup_model::{NodeRef, TreeEnsemble};
+
+use crate::leaf_masks::LeafMasks;
 
 const MISSING_LEFT: u32 = 1 << 31;
 /// Rows that descend a tree together.
@@ -109,6 +112,14 @@ pub struct CompiledTrees {
     /// first leaf (its leaves follow its splits, so a node at or after it is a leaf).
     trees: Vec<(u32, u32, u32)>,
     quantized: Option<Quantized>,
+    masks: Option<Masks>,
+}
+
+/// The leaf-mask evaluator, when the trees fit it (see [`crate::leaf_masks`]).
+#[derive(Debug, Clone)]
+enum Masks {
+    Narrow(LeafMasks<u32>),
+    Wide(LeafMasks<u64>),
 }
 
 impl CompiledTrees {
@@ -159,12 +170,16 @@ impl CompiledTrees {
             trees.push((root, depth(t), index(NodeRef::Leaf(0))?));
         }
         let quantized = Quantized::new(&nodes, e.n_features);
+        let masks = LeafMasks::new(e)
+            .map(Masks::Narrow)
+            .or_else(|| LeafMasks::new(e).map(Masks::Wide));
         Ok(Self {
             n_features: e.n_features,
             base_score: e.base_score,
             nodes,
             trees,
             quantized,
+            masks,
         })
     }
 
@@ -250,6 +265,18 @@ impl CompiledTrees {
             out.len() * nf,
             "rows must hold out.len() rows of {nf} features"
         );
+        let tasks = out
+            .par_chunks_mut(TASK_ROWS)
+            .zip(rows.par_chunks(TASK_ROWS * nf.max(1)));
+        match &self.masks {
+            Some(Masks::Narrow(m)) => {
+                return tasks.for_each_init(Vec::new, |acc, (o, r)| m.block(r, o, acc));
+            }
+            Some(Masks::Wide(m)) => {
+                return tasks.for_each_init(Vec::new, |acc, (o, r)| m.block(r, o, acc));
+            }
+            None => {}
+        }
         out.par_chunks_mut(TASK_ROWS)
             .zip(rows.par_chunks(TASK_ROWS * nf.max(1)))
             .for_each(|(o, r)| {
@@ -319,11 +346,15 @@ mod tests {
                 [a, b]
             })
             .collect();
-        assert!(c.quantized.is_some());
-        // The quantized path, and the plain one used when thresholds do not fit 16-bit ranks.
-        let mut plain = c.clone();
+        assert!(c.quantized.is_some() && c.masks.is_some());
+        // The leaf-mask path; the quantized node walk, used when a tree has more than 64
+        // leaves or the mask table would be too large; the plain walk, used when thresholds
+        // do not fit 16-bit ranks.
+        let mut quantized = c.clone();
+        quantized.masks = None;
+        let mut plain = quantized.clone();
         plain.quantized = None;
-        for compiled in [&c, &plain] {
+        for compiled in [&c, &quantized, &plain] {
             let mut out = vec![0.0; 1000];
             compiled.predict_raw(&rows, &mut out);
             for (i, o) in out.iter().enumerate() {

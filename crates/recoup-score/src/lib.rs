@@ -11,6 +11,7 @@ pub mod error;
 pub mod evaluator;
 pub mod explain;
 pub mod inputs;
+mod leaf_masks;
 pub mod models;
 pub mod onnx;
 pub mod ranking;
