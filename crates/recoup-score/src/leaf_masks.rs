@@ -146,9 +146,9 @@ impl<M: Mask> LeafMasks<M> {
             let (order, left) = leaf_order(t);
             leaf_start.push(leaf_values.len());
             leaf_values.extend(order.iter().map(|&l| t.leaf_value[l as usize]));
-            for s in 0..t.n_splits() {
+            for (s, &(lo, hi)) in left.iter().enumerate() {
                 let f = t.feature[s] as usize;
-                let mask = M::ONES.without(left[s].0, left[s].1);
+                let mask = M::ONES.without(lo, hi);
                 let r = thresholds[f].partition_point(|&v| v < t.threshold[s]);
                 at_rank[f][r].push((k, mask));
                 if !t.missing_left[s] {
