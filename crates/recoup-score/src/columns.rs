@@ -111,6 +111,16 @@ pub fn column<'a>(
         })
 }
 
+/// `column` of `file` is not of the `expected` kind.
+pub fn kind_mismatch(a: &dyn Array, file: &Path, column: &str, expected: &str) -> ScoreError {
+    ScoreError::SchemaMismatch {
+        file: file.to_path_buf(),
+        column: column.to_owned(),
+        expected: expected.to_owned(),
+        found: a.data_type().to_string(),
+    }
+}
+
 /// A column read as numbers: booleans as 0/1, nulls as NaN.
 #[derive(Debug, Clone, Copy)]
 pub enum Numbers<'a> {
@@ -150,12 +160,7 @@ impl<'a> Numbers<'a> {
 
     /// Like [`Numbers::of`], with an error naming the file and column.
     pub fn require(a: &'a dyn Array, file: &Path, name: &str) -> Result<Self, ScoreError> {
-        Self::of(a).ok_or_else(|| ScoreError::SchemaMismatch {
-            file: file.to_path_buf(),
-            column: name.to_owned(),
-            expected: "a number or boolean".into(),
-            found: a.data_type().to_string(),
-        })
+        Self::of(a).ok_or_else(|| kind_mismatch(a, file, name, "a number or boolean"))
     }
 
     #[inline]
@@ -213,12 +218,7 @@ impl<'a> Texts<'a> {
     }
 
     pub fn require(a: &'a dyn Array, file: &Path, name: &str) -> Result<Self, ScoreError> {
-        Self::of(a).ok_or_else(|| ScoreError::SchemaMismatch {
-            file: file.to_path_buf(),
-            column: name.to_owned(),
-            expected: "text".into(),
-            found: a.data_type().to_string(),
-        })
+        Self::of(a).ok_or_else(|| kind_mismatch(a, file, name, "text"))
     }
 
     #[inline]

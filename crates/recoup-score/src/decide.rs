@@ -68,7 +68,6 @@ pub struct ScoreSettings {
     pub reason_codes: usize,
     /// Rows per input batch.
     pub batch_rows: usize,
-    #[serde(skip)]
     pub rules: RuleSettings,
     pub capacity: Vec<ChannelCapacity>,
 }
@@ -160,7 +159,8 @@ pub struct RunManifest {
     pub inputs: Vec<InputFile>,
     pub models: Vec<ModelEntry>,
     pub settings: ScoreSettings,
-    pub rules: RulesEntry,
+    /// The rules applied, by the names exclusions carry.
+    pub rules: Vec<String>,
     pub catalog: Vec<String>,
     pub counts: Counts,
     pub capacity: Vec<CapacityUse>,
@@ -185,17 +185,6 @@ pub struct ModelEntry {
     pub hash: String,
     pub target: Option<String>,
     pub features: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RulesEntry {
-    pub earliest_hour: u32,
-    pub latest_hour: u32,
-    pub max_calls: usize,
-    pub call_window_days: i64,
-    pub quiet_days_after_conversation: i64,
-    pub default_hour: u32,
-    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -254,11 +243,8 @@ pub fn latest_asof(features: &Path) -> Result<NaiveDate, ScoreError> {
     for b in ParquetBatches::open(features, Some(&["as_of"]), 1 << 20, "the as-of date")? {
         let b = b?;
         let c = column(&b, features, "as_of", "the as-of date")?;
-        let d = days(c.as_ref()).ok_or_else(|| ScoreError::SchemaMismatch {
-            file: features.to_path_buf(),
-            column: "as_of".into(),
-            expected: "a date".into(),
-            found: c.data_type().to_string(),
+        let d = days(c.as_ref()).ok_or_else(|| {
+            crate::columns::kind_mismatch(c.as_ref(), features, "as_of", "a date")
         })?;
         best = d.into_iter().flatten().chain(best).max();
     }
@@ -508,11 +494,8 @@ pub fn score(
             "account_id",
         )?;
         let as_of_col = column(&batch, features, "as_of", "scoring")?;
-        let as_ofs = days(as_of_col.as_ref()).ok_or_else(|| ScoreError::SchemaMismatch {
-            file: features.to_path_buf(),
-            column: "as_of".into(),
-            expected: "a date".into(),
-            found: as_of_col.data_type().to_string(),
+        let as_ofs = days(as_of_col.as_ref()).ok_or_else(|| {
+            crate::columns::kind_mismatch(as_of_col.as_ref(), features, "as_of", "a date")
         })?;
         let (balance, due, dpd) = (num("balance")?, num("amount_due")?, num("days_past_due")?);
         let usual = idx("usual_response_hour").map(|i| &v[i]);
@@ -898,7 +881,6 @@ pub fn score(
         target: m.target.clone(),
         features: m.n_features(),
     };
-    let r = &settings.rules;
     Ok(RunManifest {
         recoup_version: env!("CARGO_PKG_VERSION").into(),
         asof,
@@ -912,24 +894,16 @@ pub fn score(
             asof: Some(asof),
             ..settings.clone()
         },
-        rules: RulesEntry {
-            earliest_hour: r.earliest_hour,
-            latest_hour: r.latest_hour,
-            max_calls: r.max_calls,
-            call_window_days: r.call_window_days,
-            quiet_days_after_conversation: r.quiet_days_after_conversation,
-            default_hour: r.default_hour,
-            names: [
-                "eligibility",
-                crate::rules::rule::DO_NOT_CONTACT,
-                crate::rules::rule::CONSENT,
-                crate::rules::rule::CONTACT_HOURS,
-                crate::rules::rule::REG_F_CALL_FREQUENCY,
-                crate::rules::rule::REG_F_AFTER_CONVERSATION,
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        },
+        rules: [
+            "eligibility",
+            crate::rules::rule::DO_NOT_CONTACT,
+            crate::rules::rule::CONSENT,
+            crate::rules::rule::CONTACT_HOURS,
+            crate::rules::rule::REG_F_CALL_FREQUENCY,
+            crate::rules::rule::REG_F_AFTER_CONVERSATION,
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         catalog: catalog.treatments.iter().map(|t| t.id.clone()).collect(),
         counts,
         capacity: settings

@@ -100,11 +100,8 @@ impl RuleInputs {
                 let c = column(&batch, &accounts, name, needed)?;
                 c.as_any()
                     .downcast_ref::<arrow_array::BooleanArray>()
-                    .ok_or_else(|| ScoreError::SchemaMismatch {
-                        file: accounts.clone(),
-                        column: name.to_owned(),
-                        expected: "a boolean".into(),
-                        found: c.data_type().to_string(),
+                    .ok_or_else(|| {
+                        crate::columns::kind_mismatch(c.as_ref(), &accounts, name, "a boolean")
                     })
             };
             let (ids, products, tzs) = (text("account_id")?, text("product")?, text("time_zone")?);
@@ -181,11 +178,13 @@ impl RuleInputs {
             let (ids, channels, outcomes) =
                 (text("account_id")?, text("channel")?, text("outcome")?);
             let at_col = column(&batch, &contacts, "contacted_at", needed)?;
-            let at = instants_us(at_col.as_ref()).ok_or_else(|| ScoreError::SchemaMismatch {
-                file: contacts.clone(),
-                column: "contacted_at".into(),
-                expected: "a timestamp".into(),
-                found: at_col.data_type().to_string(),
+            let at = instants_us(at_col.as_ref()).ok_or_else(|| {
+                crate::columns::kind_mismatch(
+                    at_col.as_ref(),
+                    &contacts,
+                    "contacted_at",
+                    "a timestamp",
+                )
             })?;
             for (i, t) in at.iter().enumerate() {
                 let row = row0 + i + 1;

@@ -22,7 +22,7 @@ pub mod rule {
 }
 
 /// Settings of the rules; the defaults are Regulation F's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RuleSettings {
     /// First local hour a contact may start.
     pub earliest_hour: u32,
