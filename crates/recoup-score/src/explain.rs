@@ -26,10 +26,11 @@ fn extend(path: &mut Vec<PathElement>, zero: f64, one: f64, feature: usize) {
         weight: if depth == 0 { 1.0 } else { 0.0 },
     });
     let d = depth as f64;
+    let (one, zero) = (one * recip(depth + 1), zero * recip(depth + 1));
     for i in (0..depth).rev() {
         let w = path[i].weight;
-        path[i + 1].weight += one * w * (i as f64 + 1.0) / (d + 1.0);
-        path[i].weight = zero * w * (d - i as f64) / (d + 1.0);
+        path[i + 1].weight += one * w * (i as f64 + 1.0);
+        path[i].weight = zero * w * (d - i as f64);
     }
 }
 
@@ -56,7 +57,24 @@ fn unwind(path: &mut Vec<PathElement>, index: usize) {
     path.pop();
 }
 
+/// `RECIP[k] = 1 / k`: the hot loops below multiply instead of dividing.
+const RECIP: [f64; 256] = {
+    let mut t = [0.0; 256];
+    let mut k = 1;
+    while k < 256 {
+        t[k] = 1.0 / k as f64;
+        k += 1;
+    }
+    t
+};
+
+#[inline]
+fn recip(k: usize) -> f64 {
+    RECIP.get(k).copied().unwrap_or(1.0 / k as f64)
+}
+
 /// The total weight of the path with element `index` unwound, without changing the path.
+/// Divisions are hoisted out of the loop: it runs for every element of every leaf's path.
 fn unwound_sum(path: &[PathElement], index: usize) -> f64 {
     let depth = path.len() - 1;
     let d = depth as f64;
@@ -64,13 +82,18 @@ fn unwound_sum(path: &[PathElement], index: usize) -> f64 {
     let zero = path[index].zero_fraction;
     let mut next = path[depth].weight;
     let mut total = 0.0;
-    for i in (0..depth).rev() {
-        if one != 0.0 {
-            let tmp = next * (d + 1.0) / ((i as f64 + 1.0) * one);
+    if one != 0.0 {
+        let up = (d + 1.0) / one;
+        let down = zero / (d + 1.0);
+        for i in (0..depth).rev() {
+            let tmp = next * up * recip(i + 1);
             total += tmp;
-            next = path[i].weight - tmp * zero * (d - i as f64) / (d + 1.0);
-        } else {
-            total += path[i].weight / zero / ((d - i as f64) / (d + 1.0));
+            next = path[i].weight - tmp * down * (d - i as f64);
+        }
+    } else {
+        let up = (d + 1.0) / zero;
+        for i in (0..depth).rev() {
+            total += path[i].weight * up * recip(depth - i);
         }
     }
     total
@@ -83,23 +106,28 @@ fn cover(t: &Tree, r: NodeRef) -> f64 {
     }
 }
 
+/// Walks the subtree at `node`. `paths[0]` holds the path down to it; `paths[1..]` are the
+/// deeper levels' buffers, reused from row to row so that the walk allocates nothing.
 #[allow(clippy::too_many_arguments)]
 fn recurse(
     t: &Tree,
     node: NodeRef,
     row: &[f64],
     phi: &mut [f64],
-    mut path: Vec<PathElement>,
+    paths: &mut [Vec<PathElement>],
     zero: f64,
     one: f64,
     feature: usize,
 ) {
-    extend(&mut path, zero, one, feature);
+    let Some((path, deeper)) = paths.split_first_mut() else {
+        return;
+    };
+    extend(path, zero, one, feature);
     match node {
         NodeRef::Leaf(l) => {
             let v = t.leaf_value[l as usize];
             for i in 1..path.len() {
-                let w = unwound_sum(&path, i);
+                let w = unwound_sum(path, i);
                 let e = path[i];
                 phi[e.feature] += w * (e.one_fraction - e.zero_fraction) * v;
             }
@@ -117,21 +145,21 @@ fn recurse(
             if let Some(k) = path.iter().position(|e| e.feature == f) {
                 in_zero = path[k].zero_fraction;
                 in_one = path[k].one_fraction;
-                unwind(&mut path, k);
+                unwind(path, k);
             }
             let hot_zero = if w > 0.0 { cover(t, hot) / w } else { 0.0 };
             let cold_zero = if w > 0.0 { cover(t, cold) / w } else { 0.0 };
-            recurse(
-                t,
-                hot,
-                row,
-                phi,
-                path.clone(),
-                hot_zero * in_zero,
-                in_one,
-                f,
-            );
-            recurse(t, cold, row, phi, path, cold_zero * in_zero, 0.0, f);
+            for (child, z, o) in [
+                (hot, hot_zero * in_zero, in_one),
+                (cold, cold_zero * in_zero, 0.0),
+            ] {
+                let Some(next) = deeper.first_mut() else {
+                    return;
+                };
+                next.clear();
+                next.extend_from_slice(path);
+                recurse(t, child, row, phi, deeper, z, o, f);
+            }
         }
     }
 }
@@ -155,6 +183,7 @@ fn expected(t: &Tree) -> f64 {
 pub fn shap_values(e: &TreeEnsemble, row: &[f64]) -> Result<(Vec<f64>, f64), String> {
     let mut phi = vec![0.0; e.n_features];
     let mut base = e.base_score;
+    let mut paths: Vec<Vec<PathElement>> = Vec::new();
     for (k, t) in e.trees.iter().enumerate() {
         if t.leaf_cover.is_empty() {
             return Err(format!(
@@ -164,12 +193,17 @@ pub fn shap_values(e: &TreeEnsemble, row: &[f64]) -> Result<(Vec<f64>, f64), Str
         }
         base += expected(t);
         if !t.feature.is_empty() {
+            // A path is at most one element per split plus the root's.
+            if paths.len() < t.n_splits() + 2 {
+                paths.resize_with(t.n_splits() + 2, Vec::new);
+            }
+            paths[0].clear();
             recurse(
                 t,
                 NodeRef::Split(0),
                 row,
                 &mut phi,
-                Vec::new(),
+                &mut paths,
                 1.0,
                 1.0,
                 usize::MAX,
