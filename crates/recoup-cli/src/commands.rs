@@ -553,20 +553,30 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
     );
 
     out!(
-        "\n== 8. decisions at the export date: treatments ranked per account under the contact rules and call capacity"
+        "\n== 8. decisions at the export date: treatments ranked per account under the contact rules and channel capacity"
     );
     let decisions = args.out.join("decisions.parquet");
-    let calls_per_day = (truth.accounts / 20).max(1);
+    // A day's agent time for calls to 5% of the accounts in collections (4 minutes a call),
+    // and an SMS budget for 10%.
+    let call_minutes = 4 * (truth.accounts / 20).max(1);
+    let sms_budget = (truth.accounts / 10).max(1);
     let settings = recoup_score::ScoreSettings {
-        capacity: vec![recoup_score::ChannelCapacity {
-            channel: recoup_core::Channel::Call,
-            per_day: calls_per_day as f64,
-            per_contact: 1.0,
-        }],
+        capacity: vec![
+            recoup_score::ChannelCapacity {
+                channel: recoup_core::Channel::Call,
+                per_day: call_minutes as f64,
+                per_contact: 4.0,
+            },
+            recoup_score::ChannelCapacity {
+                channel: recoup_core::Channel::Sms,
+                per_day: sms_budget as f64,
+                per_contact: 1.0,
+            },
+        ],
         ..Default::default()
     };
     out!(
-        "recoup score --features {} --raw {} --propensity {m}/propensity_to_pay --pay {m}/treatment_pay --response {m}/channel_response --capacity call={calls_per_day} --out {}",
+        "recoup score --features {} --raw {} --propensity {m}/propensity_to_pay --pay {m}/treatment_pay --response {m}/channel_response --capacity call={call_minutes} --usage call=4 --capacity sms={sms_budget} --out {}",
         features_path.display(),
         args.out.display(),
         decisions.display(),
