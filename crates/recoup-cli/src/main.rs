@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod models;
 mod score;
 mod train;
 
@@ -37,6 +38,7 @@ enum Command {
     Features(commands::FeaturesArgs),
     Train(Box<train::TrainArgs>),
     Score(Box<score::ScoreArgs>),
+    Models(models::ModelsArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -66,6 +68,7 @@ fn main() -> std::process::ExitCode {
         Command::Features(args) => commands::features(args),
         Command::Train(args) => train::train(*args),
         Command::Score(args) => score::score(*args),
+        Command::Models(args) => models::models(args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

@@ -11,7 +11,10 @@ fn help_teaches_every_command() {
     let out = recoup(&["--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for cmd in ["simulate", "validate", "summary", "contract", "demo"] {
+    for cmd in [
+        "simulate", "validate", "summary", "contract", "features", "train", "score", "models",
+        "demo",
+    ] {
         assert!(help.contains(cmd), "{cmd} missing from --help");
     }
     let out = recoup(&["simulate", "--help"]);

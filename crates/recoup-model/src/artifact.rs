@@ -20,10 +20,12 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    #[error("{file}: {source}")]
+    /// The I/O error is part of the message, not a separate cause, so that a chain of causes
+    /// does not print it twice.
+    #[error("{file}: {error}")]
     Io {
         file: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{file}: not a recoup model file ({reason})")]
     NotAModel { file: PathBuf, reason: String },
@@ -293,9 +295,9 @@ impl ModelFile {
     }
 
     pub fn load(path: &Path) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+        let bytes = std::fs::read(path).map_err(|error| ModelError::Io {
             file: path.to_path_buf(),
-            source,
+            error,
         })?;
         Self::from_bytes(&bytes, path)
     }
@@ -310,7 +312,7 @@ impl ModelFile {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     recoup_core::write_atomic(path, bytes).map_err(|e| ModelError::Io {
         file: e.path,
-        source: e.source,
+        error: e.source,
     })
 }
 

@@ -8,6 +8,7 @@
 pub mod artifact;
 pub mod lightgbm;
 pub mod linear;
+pub mod registry;
 pub mod tree;
 
 pub use artifact::{

@@ -1,0 +1,158 @@
+//! `recoup models`: argument structs and wiring.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use recoup_model::registry;
+
+use crate::commands::emit;
+
+/// What the model registry holds: `list` every model, `show` one version. Reading a version
+/// checks its model file (format version, checksum): a truncated or edited file is reported.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(subcommand)]
+    command: ModelsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Every model with its versions and the latest version's target and test metrics.
+    List(ListArgs),
+    /// One version: NAME (the latest) or NAME@VERSION.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Registry folder.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// NAME or NAME@VERSION.
+    spec: String,
+    /// Registry folder.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn metric(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_f64)
+        .map_or_else(|| "-".to_owned(), |x| format!("{x:.4}"))
+}
+
+pub fn models(args: ModelsArgs) -> Result<ExitCode> {
+    match args.command {
+        ModelsCommand::List(a) => list(a),
+        ModelsCommand::Show(a) => show(a),
+    }
+}
+
+fn list(a: ListArgs) -> Result<ExitCode> {
+    let models = registry::list(&a.models)
+        .with_context(|| format!("reading the registry {}", a.models.display()))?;
+    let mut invalid = 0;
+    let mut rows = Vec::new();
+    for m in &models {
+        let latest = registry::show(&a.models, &m.name);
+        invalid += usize::from(latest.is_err());
+        rows.push((m, latest));
+    }
+    if a.json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(m, latest)| {
+                serde_json::json!({
+                    "name": m.name,
+                    "latest": m.latest,
+                    "versions": m.versions,
+                    "latest_version": latest.as_ref().ok(),
+                    "error": latest.as_ref().err().map(ToString::to_string),
+                })
+            })
+            .collect();
+        emit(format_args!("{}\n", serde_json::to_string_pretty(&out)?));
+    } else {
+        emit(format_args!(
+            "{:<24} {:>7} {:>8} {:<16} {:<16} {:>8} {:>8}  {}\n",
+            "model", "latest", "versions", "target", "kind", "AUC", "logloss", "status"
+        ));
+        for (m, latest) in &rows {
+            let (target, kind, auc, ll, status) = match latest {
+                Ok(v) => (
+                    v.target.clone(),
+                    serde_json::to_value(v.kind)
+                        .ok()
+                        .and_then(|k| k.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    metric(&v.metrics, "roc_auc"),
+                    metric(&v.metrics, "log_loss"),
+                    "ok".to_owned(),
+                ),
+                Err(e) => (
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    e.to_string(),
+                ),
+            };
+            emit(format_args!(
+                "{:<24} {:>7} {:>8} {:<16} {:<16} {:>8} {:>8}  {}\n",
+                m.name,
+                m.latest.as_deref().unwrap_or("-"),
+                m.versions.len(),
+                target,
+                kind,
+                auc,
+                ll,
+                status
+            ));
+        }
+    }
+    Ok(if invalid > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn show(a: ShowArgs) -> Result<ExitCode> {
+    let v = registry::show(&a.models, &a.spec)?;
+    if a.json {
+        emit(format_args!("{}\n", serde_json::to_string_pretty(&v)?));
+        return Ok(ExitCode::SUCCESS);
+    }
+    emit(format_args!(
+        "{}@{} ({})\n  kind                 {}\n  target               {}\n  features             {} (schema hash {})\n  training fingerprint {}\n  body blake3          {}\n  recoup               {}\n  test metrics         AUC {}, log-loss {}\n  files                {}\n",
+        v.name,
+        v.version,
+        v.dir.display(),
+        serde_json::to_value(v.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        v.target,
+        v.features,
+        v.schema_hash,
+        v.training_fingerprint,
+        v.body_blake3,
+        v.recoup_version,
+        metric(&v.metrics, "roc_auc"),
+        metric(&v.metrics, "log_loss"),
+        v.files.join(", ")
+    ));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,157 @@
+//! The model registry: `ROOT/<name>/<version>/` folders written by `recoup train`, with a
+//! `latest` file naming the newest version (see `models/README.md`). Reading a version loads
+//! its model file, so the format version and the body checksum are checked: a truncated or
+//! edited model is an error, not a row.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::artifact::{ModelError, ModelFile, ModelKind};
+
+/// One version of a model, as the registry describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionInfo {
+    pub name: String,
+    pub version: String,
+    pub dir: PathBuf,
+    pub kind: ModelKind,
+    pub target: String,
+    pub recoup_version: String,
+    pub features: usize,
+    pub schema_hash: String,
+    pub training_fingerprint: String,
+    pub body_blake3: String,
+    /// The header's headline metrics (test AUC, log-loss, calibration).
+    pub metrics: serde_json::Value,
+    /// Files in the version folder, sorted.
+    pub files: Vec<String>,
+}
+
+/// A model name with its versions, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub latest: Option<String>,
+    pub versions: Vec<String>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ModelError + '_ {
+    move |error| ModelError::Io {
+        file: path.to_path_buf(),
+        error,
+    }
+}
+
+/// `v12` sorts after `v9`.
+fn version_key(v: &str) -> (u64, String) {
+    (
+        v.strip_prefix('v')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(u64::MAX),
+        v.to_owned(),
+    )
+}
+
+fn versions_of(dir: &Path) -> Result<Vec<String>, ModelError> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io(dir))? {
+        let e = e.map_err(io(dir))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && e.path().join("model.json").is_file() {
+            out.push(name);
+        }
+    }
+    out.sort_by_key(|v| version_key(v));
+    Ok(out)
+}
+
+fn latest_of(dir: &Path) -> Result<Option<String>, ModelError> {
+    let p = dir.join("latest");
+    if !p.is_file() {
+        return Ok(None);
+    }
+    Ok(Some(
+        std::fs::read_to_string(&p)
+            .map_err(io(&p))?
+            .trim()
+            .to_owned(),
+    ))
+}
+
+/// Every model under `root`, by name.
+pub fn list(root: &Path) -> Result<Vec<ModelInfo>, ModelError> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root).map_err(io(root))? {
+        let e = e.map_err(io(root))?;
+        let path = e.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let versions = versions_of(&path)?;
+        if versions.is_empty() {
+            continue;
+        }
+        out.push(ModelInfo {
+            name: e.file_name().to_string_lossy().into_owned(),
+            latest: latest_of(&path)?,
+            versions,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// `NAME` (the latest version) or `NAME@VERSION` under `root`, with its model file checked.
+pub fn show(root: &Path, spec: &str) -> Result<VersionInfo, ModelError> {
+    let (name, version) = match spec.split_once('@') {
+        Some((n, v)) => (n, Some(v.to_owned())),
+        None => (spec, None),
+    };
+    let dir = root.join(name);
+    let missing = |what: String| ModelError::Io {
+        file: dir.clone(),
+        error: std::io::Error::new(std::io::ErrorKind::NotFound, what),
+    };
+    if !dir.is_dir() {
+        return Err(missing(format!("no model `{name}` in {}", root.display())));
+    }
+    let version = match version {
+        Some(v) => v,
+        None => match latest_of(&dir)? {
+            Some(v) => v,
+            None => versions_of(&dir)?
+                .pop()
+                .ok_or_else(|| missing(format!("`{name}` has no versions")))?,
+        },
+    };
+    let vdir = dir.join(&version);
+    let file = vdir.join("model.json");
+    if !file.is_file() {
+        let known = versions_of(&dir)?.join(", ");
+        return Err(missing(format!(
+            "`{name}` has no version `{version}` (versions: {known})"
+        )));
+    }
+    let model = ModelFile::load(&file)?;
+    let mut files: Vec<String> = std::fs::read_dir(&vdir)
+        .map_err(io(&vdir))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    let h = model.header;
+    Ok(VersionInfo {
+        name: name.to_owned(),
+        version,
+        dir: vdir,
+        kind: h.kind,
+        target: h.target,
+        recoup_version: h.recoup_version,
+        features: h.schema.columns.len(),
+        schema_hash: h.schema.hash,
+        training_fingerprint: h.training_fingerprint,
+        body_blake3: h.body_blake3,
+        metrics: h.metrics,
+        files,
+    })
+}
