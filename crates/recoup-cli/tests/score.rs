@@ -403,3 +403,29 @@ fn bad_inputs_name_the_file_and_column_and_write_nothing() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "nothing written: {left:?}");
 }
+
+#[test]
+fn the_example_models_committed_under_models_score_a_fresh_portfolio() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap();
+    let m = root.join("models");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("d.parquet");
+    let o = score(
+        &out,
+        &[
+            "--propensity",
+            s(&m.join("propensity_to_pay")),
+            "--pay",
+            s(&m.join("treatment_pay")),
+            "--response",
+            s(&m.join("channel_response")),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(read(&out).height() > 50);
+    let o = recoup(&["models", "list", "--models", s(&m)]);
+    assert!(o.status.success(), "{}", text(&o.stdout));
+}
