@@ -47,6 +47,14 @@ struct ShowArgs {
     json: bool,
 }
 
+/// The kind as model files name it (`gbdt_binary`).
+fn kind_name(kind: recoup_model::ModelKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|k| k.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn metric(v: &serde_json::Value, key: &str) -> String {
     v.get(key)
         .and_then(serde_json::Value::as_f64)
@@ -93,10 +101,7 @@ fn list(a: ListArgs) -> Result<ExitCode> {
             let (target, kind, auc, ll, status) = match latest {
                 Ok(v) => (
                     v.target.clone(),
-                    serde_json::to_value(v.kind)
-                        .ok()
-                        .and_then(|k| k.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    kind_name(v.kind),
                     metric(&v.metrics, "roc_auc"),
                     metric(&v.metrics, "log_loss"),
                     "ok".to_owned(),
@@ -140,10 +145,7 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
         v.name,
         v.version,
         v.dir.display(),
-        serde_json::to_value(v.kind)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        kind_name(v.kind),
         v.target,
         v.features,
         v.schema_hash,
