@@ -517,9 +517,9 @@ pub fn score(
             x.par_chunks_mut((per_row * nf).max(1))
                 .zip(rows.par_iter())
                 .for_each(|(chunk, &r)| {
+                    // Row k is candidate treatment k; maps without candidate columns ignore it.
                     for k in 0..per_row {
-                        let t = (per_row > 1 || map.uses_candidate()).then_some(k);
-                        map.fill(&v, r, t, &mut chunk[k * nf..(k + 1) * nf]);
+                        map.fill(&v, r, Some(k), &mut chunk[k * nf..(k + 1) * nf]);
                     }
                 });
             x
@@ -606,7 +606,7 @@ pub fn score(
                 let opts = ranked
                     .iter()
                     .map(|x| Opt {
-                        treatment: catalog.position(&x.treatment).unwrap_or_default() as u16,
+                        treatment: x.index as u16,
                         send_hour: x.send_hour.map_or(-1, |h| h as i8),
                         send_at_us: x.send_at.map_or(i64::MIN, |t| t.timestamp_micros()),
                         p_respond: x.p_respond,

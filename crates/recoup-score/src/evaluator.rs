@@ -270,20 +270,15 @@ impl CompiledTrees {
             .zip(rows.par_chunks(TASK_ROWS * nf.max(1)));
         match &self.masks {
             Some(Masks::Narrow(m)) => {
-                return tasks.for_each_init(Vec::new, |acc, (o, r)| m.block(r, o, acc));
+                tasks.for_each_init(Vec::new, |acc, (o, r)| m.block(r, o, acc))
             }
-            Some(Masks::Wide(m)) => {
-                return tasks.for_each_init(Vec::new, |acc, (o, r)| m.block(r, o, acc));
-            }
-            None => {}
-        }
-        out.par_chunks_mut(TASK_ROWS)
-            .zip(rows.par_chunks(TASK_ROWS * nf.max(1)))
-            .for_each(|(o, r)| {
+            Some(Masks::Wide(m)) => tasks.for_each_init(Vec::new, |acc, (o, r)| m.block(r, o, acc)),
+            None => tasks.for_each(|(o, r)| {
                 for (ob, rb) in o.chunks_mut(BLOCK).zip(r.chunks(BLOCK * nf.max(1))) {
                     self.block(rb, ob);
                 }
-            });
+            }),
+        }
     }
 
     /// Probabilities (sigmoid of the raw scores).

@@ -42,6 +42,8 @@ pub struct AccountMoney {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
     pub treatment: String,
+    /// Position of the treatment in the catalog.
+    pub index: usize,
     pub channel: Channel,
     pub p_respond: f64,
     pub p_pay: f64,
@@ -95,7 +97,7 @@ pub fn rank(
         estimates[baseline].p_pay * amount_if_paid(&catalog.treatments[baseline].offer);
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
-    for (t, e) in catalog.treatments.iter().zip(estimates) {
+    for (index, (t, e)) in catalog.treatments.iter().zip(estimates).enumerate() {
         if !t.eligibility.allows(money.days_past_due, money.product) {
             excluded.push(Excluded {
                 treatment: t.id.clone(),
@@ -125,6 +127,7 @@ pub fn rank(
         };
         ranked.push(Ranked {
             treatment: t.id.clone(),
+            index,
             channel: t.channel,
             p_respond: e.p_respond,
             p_pay: e.p_pay,
