@@ -79,6 +79,56 @@ fn latest_of(dir: &Path) -> Result<Option<String>, ModelError> {
     ))
 }
 
+fn not_found(path: &Path, why: String) -> ModelError {
+    ModelError::Io {
+        file: path.to_path_buf(),
+        error: std::io::Error::new(std::io::ErrorKind::NotFound, why),
+    }
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The model file a path names, and its label: a file as it is (`name@version` for a
+/// registry's `model.json`, else the file name), a version folder's `model.json`, or a model
+/// folder's latest version (its `latest` file).
+pub fn locate(path: &Path) -> Result<(PathBuf, String), ModelError> {
+    let registry_label = |version_dir: &Path| match version_dir.parent() {
+        Some(model) => format!("{}@{}", name_of(model), name_of(version_dir)),
+        None => name_of(version_dir),
+    };
+    if path.is_file() {
+        let label = match path.parent() {
+            Some(v) if path.file_name().is_some_and(|f| f == "model.json") => registry_label(v),
+            _ => name_of(path),
+        };
+        return Ok((path.to_path_buf(), label));
+    }
+    if path.join("model.json").is_file() {
+        return Ok((path.join("model.json"), registry_label(path)));
+    }
+    if let Some(version) = latest_of(path)? {
+        let file = path.join(&version).join("model.json");
+        if !file.is_file() {
+            return Err(not_found(
+                &file,
+                format!(
+                    "{} names version `{version}`, which has no model.json",
+                    path.join("latest").display()
+                ),
+            ));
+        }
+        return Ok((file, format!("{}@{version}", name_of(path))));
+    }
+    Err(not_found(
+        path,
+        "no model here: expected a model file, a version folder with model.json or a model folder with `latest`".into(),
+    ))
+}
+
 /// Every model under `root`, by name.
 pub fn list(root: &Path) -> Result<Vec<ModelInfo>, ModelError> {
     let mut out = Vec::new();
@@ -109,10 +159,7 @@ pub fn show(root: &Path, spec: &str) -> Result<VersionInfo, ModelError> {
         None => (spec, None),
     };
     let dir = root.join(name);
-    let missing = |what: String| ModelError::Io {
-        file: dir.clone(),
-        error: std::io::Error::new(std::io::ErrorKind::NotFound, what),
-    };
+    let missing = |what: String| not_found(&dir, what);
     if !dir.is_dir() {
         return Err(missing(format!("no model `{name}` in {}", root.display())));
     }

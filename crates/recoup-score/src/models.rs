@@ -3,7 +3,7 @@
 //! model's features by name.
 //!
 //! A model is named by its file, by a version folder holding `model.json`, or by a model
-//! folder whose `latest` file names the version. An ONNX file's feature names come from its
+//! folder whose `latest` file names the version ([`recoup_model::registry::locate`]). An ONNX file's feature names come from its
 //! metadata (`feature_names`, comma-separated) or from `<file>.features` beside it (one name
 //! per line); its inputs are numbers.
 
@@ -41,64 +41,11 @@ enum Engine {
     Onnx(OnnxModel),
 }
 
-/// The model file a path names (see the module docs).
-pub fn resolve(path: &Path) -> Result<(PathBuf, String), ScoreError> {
-    let io = |p: &Path, e: std::io::Error| ScoreError::from(recoup_core::FileError::new(p, e));
-    let name_of = |p: &Path| {
-        p.file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    if path.is_file() {
-        let label = match (path.parent(), path.file_name()) {
-            (Some(version), Some(f)) if f == "model.json" => match version.parent() {
-                Some(model) => format!("{}@{}", name_of(model), name_of(version)),
-                None => name_of(path),
-            },
-            _ => name_of(path),
-        };
-        return Ok((path.to_path_buf(), label));
-    }
-    if path.join("model.json").is_file() {
-        let label = match path.parent() {
-            Some(model) => format!("{}@{}", name_of(model), name_of(path)),
-            None => name_of(path),
-        };
-        return Ok((path.join("model.json"), label));
-    }
-    let latest = path.join("latest");
-    if latest.is_file() {
-        let version = std::fs::read_to_string(&latest).map_err(|e| io(&latest, e))?;
-        let version = version.trim();
-        let file = path.join(version).join("model.json");
-        if !file.is_file() {
-            return Err(io(
-                &file,
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!(
-                        "{} names version `{version}`, which has no model.json",
-                        latest.display()
-                    ),
-                ),
-            ));
-        }
-        return Ok((file, format!("{}@{version}", name_of(path))));
-    }
-    Err(io(
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no model here: expected a model file, a version folder with model.json or a model folder with `latest`",
-        ),
-    ))
-}
-
 impl ScoringModel {
     /// Loads the model a path names; `.onnx` files through ONNX Runtime, others as recoup
     /// model files (format version, checksum and body checked).
     pub fn load(path: &Path) -> Result<Self, ScoreError> {
-        let (file, label) = resolve(path)?;
+        let (file, label) = recoup_model::registry::locate(path)?;
         if file.extension().is_some_and(|e| e == "onnx") {
             return Self::load_onnx(&file, label);
         }
