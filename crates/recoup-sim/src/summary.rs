@@ -274,48 +274,68 @@ pub struct TruthSummary {
     pub best_treatment_counts: BTreeMap<String, usize>,
 }
 
+/// An account and the net value of each catalog treatment (`None`: ineligible).
+type AccountValues = (String, Vec<Option<f64>>);
+
+/// Every account's net value (expected amount in 30 days less unit cost) of each catalog
+/// treatment, `None` where ineligible, from `truth/treatment_effects.parquet`, in file order.
+fn net_values(
+    dir: &Path,
+    catalog: &recoup_core::TreatmentCatalog,
+) -> Result<Vec<AccountValues>, SimError> {
+    let (path, _) = crate::truth_paths(dir);
+    let df = read_parquet(&path)?;
+    let col = |n: &str| df.column(n).map_err(err(&path));
+    let ids = col("account_id")?.str().map_err(err(&path))?.clone();
+    let treatments = col("treatment_id")?.str().map_err(err(&path))?.clone();
+    let eligible = col("eligible")?.bool().map_err(err(&path))?.clone();
+    let amount = col("expected_amount_30d")?
+        .f64()
+        .map_err(err(&path))?
+        .clone();
+    let nt = catalog.treatments.len();
+    let mut out: Vec<AccountValues> = Vec::new();
+    for i in 0..df.height() {
+        let id = ids.get(i).unwrap_or_default();
+        if out.last().is_none_or(|(last, _)| last != id) {
+            out.push((id.to_owned(), vec![None; nt]));
+        }
+        if let (Some(t), Some(true), Some(a), Some((_, v))) = (
+            treatments.get(i).and_then(|t| catalog.position(t)),
+            eligible.get(i),
+            amount.get(i),
+            out.last_mut(),
+        ) {
+            v[t] = Some(a - catalog.treatments[t].unit_cost);
+        }
+    }
+    Ok(out)
+}
+
+fn read_parquet(path: &Path) -> Result<DataFrame, SimError> {
+    let file = std::fs::File::open(path).map_err(|source| SimError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ParquetReader::new(file).finish().map_err(err(path))
+}
+
+fn no_contact(catalog: &recoup_core::TreatmentCatalog) -> Option<usize> {
+    catalog
+        .treatments
+        .iter()
+        .position(|t| t.offer == recoup_core::Offer::NoContact)
+}
+
 impl TruthSummary {
     /// Reads `truth/treatment_effects.parquet`; net value is `expected_amount_30d - unit_cost`.
     pub fn from_dir(dir: &Path, catalog: &recoup_core::TreatmentCatalog) -> Result<Self, SimError> {
-        let (path, _) = crate::truth_paths(dir);
-        let file = std::fs::File::open(&path).map_err(|source| SimError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let df = ParquetReader::new(file).finish().map_err(err(&path))?;
-        let col = |n: &str| df.column(n).map_err(err(&path));
-        let ids = col("account_id")?.str().map_err(err(&path))?.clone();
-        let treatments = col("treatment_id")?.str().map_err(err(&path))?.clone();
-        let eligible = col("eligible")?.bool().map_err(err(&path))?.clone();
-        let amount = col("expected_amount_30d")?
-            .f64()
-            .map_err(err(&path))?
-            .clone();
-        let cost: Vec<f64> = catalog.treatments.iter().map(|t| t.unit_cost).collect();
-        let no_contact = catalog
-            .treatments
-            .iter()
-            .position(|t| t.offer == recoup_core::Offer::NoContact);
-        let nt = cost.len();
+        let no_contact = no_contact(catalog);
+        let nt = catalog.treatments.len();
         let mut s = TruthSummary::default();
         let mut fixed = vec![0.0; nt];
         let mut counts = vec![0usize; nt];
-        let mut values: Vec<Option<f64>> = vec![None; nt];
-        let mut i = 0;
-        let n = df.height();
-        while i < n {
-            let id = ids.get(i);
-            values.iter_mut().for_each(|v| *v = None);
-            while i < n && ids.get(i) == id {
-                if let (Some(t), Some(true), Some(a)) = (
-                    treatments.get(i).and_then(|t| catalog.position(t)),
-                    eligible.get(i),
-                    amount.get(i),
-                ) {
-                    values[t] = Some(a - cost[t]);
-                }
-                i += 1;
-            }
+        for (_, values) in net_values(dir, catalog)? {
             let idle = no_contact.and_then(|k| values[k]).unwrap_or(0.0);
             let best = values
                 .iter()
@@ -371,45 +391,11 @@ impl TruthSummary {
         catalog: &recoup_core::TreatmentCatalog,
         decisions: &Path,
     ) -> Result<PolicyValue, SimError> {
-        let read = |path: &Path| -> Result<DataFrame, SimError> {
-            let file = std::fs::File::open(path).map_err(|source| SimError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            ParquetReader::new(file).finish().map_err(err(path))
-        };
-        let (truth_path, _) = crate::truth_paths(dir);
-        let truth = read(&truth_path)?;
-        let tcol = |n: &str| truth.column(n).map_err(err(&truth_path));
-        let ids = tcol("account_id")?.str().map_err(err(&truth_path))?.clone();
-        let treatments = tcol("treatment_id")?
-            .str()
-            .map_err(err(&truth_path))?
-            .clone();
-        let eligible = tcol("eligible")?.bool().map_err(err(&truth_path))?.clone();
-        let amount = tcol("expected_amount_30d")?
-            .f64()
-            .map_err(err(&truth_path))?
-            .clone();
+        let values: std::collections::HashMap<String, Vec<Option<f64>>> =
+            net_values(dir, catalog)?.into_iter().collect();
         let nt = catalog.treatments.len();
-        let mut values: std::collections::HashMap<&str, Vec<Option<f64>>> =
-            std::collections::HashMap::new();
-        for i in 0..truth.height() {
-            if let (Some(id), Some(t), Some(true), Some(a)) = (
-                ids.get(i),
-                treatments.get(i).and_then(|t| catalog.position(t)),
-                eligible.get(i),
-                amount.get(i),
-            ) {
-                values.entry(id).or_insert_with(|| vec![None; nt])[t] =
-                    Some(a - catalog.treatments[t].unit_cost);
-            }
-        }
-        let no_contact = catalog
-            .treatments
-            .iter()
-            .position(|t| t.offer == recoup_core::Offer::NoContact);
-        let dec = read(decisions)?;
+        let no_contact = no_contact(catalog);
+        let dec = read_parquet(decisions)?;
         let dcol = |n: &str| dec.column(n).map_err(err(decisions));
         let d_ids = dcol("account_id")?.str().map_err(err(decisions))?.clone();
         let d_t = dcol("treatment")?.str().map_err(err(decisions))?.clone();
