@@ -62,36 +62,30 @@ fn main() {
     let script = root.join("bench/python/predict_lightgbm.py");
     let train = !model_path.exists();
     if train {
-        let out = Command::new(&python)
-            .arg(&script)
-            .arg("train")
-            .arg("--csv")
-            .arg(&csv)
-            .arg("--model")
-            .arg(&model_path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_python(
+            &python,
+            &script,
+            &[
+                "train".as_ref(),
+                "--csv".as_ref(),
+                csv.as_os_str(),
+                "--model".as_ref(),
+                model_path.as_os_str(),
+            ],
         );
     }
     let onnx_path = dir.join("lightgbm-gmsc.onnx");
     if train || !onnx_path.exists() {
-        let out = Command::new(&python)
-            .arg(&script)
-            .arg("export")
-            .arg("--model")
-            .arg(&model_path)
-            .arg("--onnx")
-            .arg(&onnx_path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_python(
+            &python,
+            &script,
+            &[
+                "export".as_ref(),
+                "--model".as_ref(),
+                model_path.as_os_str(),
+                "--onnx".as_ref(),
+                onnx_path.as_os_str(),
+            ],
         );
     }
     let onnx_model = OnnxModel::load(&onnx_path).unwrap();
@@ -150,31 +144,27 @@ fn main() {
         let peak_with_ort = peak_mib();
         let peer = |mode: &str| -> (f64, f64, Vec<f64>) {
             let preds = dir.join(format!("{mode}-{threads}.f64"));
-            let out = Command::new(&python)
-                .arg(&script)
-                .arg(mode)
-                .arg("--model")
-                .arg(&model_path)
-                .arg("--onnx")
-                .arg(&onnx_path)
-                .arg("--matrix")
-                .arg(&matrix_path)
-                .args([
-                    "--features",
-                    &nf.to_string(),
-                    "--threads",
-                    &threads.to_string(),
-                ])
-                .arg("--out")
-                .arg(&preds)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            let (nf, threads) = (nf.to_string(), threads.to_string());
+            let stdout = run_python(
+                &python,
+                &script,
+                &[
+                    mode.as_ref(),
+                    "--model".as_ref(),
+                    model_path.as_os_str(),
+                    "--onnx".as_ref(),
+                    onnx_path.as_os_str(),
+                    "--matrix".as_ref(),
+                    matrix_path.as_os_str(),
+                    "--features".as_ref(),
+                    nf.as_ref(),
+                    "--threads".as_ref(),
+                    threads.as_ref(),
+                    "--out".as_ref(),
+                    preds.as_os_str(),
+                ],
             );
-            let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii()).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(stdout.trim_ascii()).unwrap();
             let p = std::fs::read(&preds)
                 .unwrap()
                 .chunks_exact(8)
@@ -208,6 +198,21 @@ fn main() {
             max_diff(&via_ort, &lgb),
         );
     }
+}
+
+/// Runs the bench's Python script with `args`, stopping on failure; its stdout.
+fn run_python(python: &Path, script: &Path, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Peak resident memory of this process so far (VmHWM), MiB; it includes the input matrix.
