@@ -79,10 +79,6 @@ impl ParquetBatches {
     pub fn rows(&self) -> usize {
         self.rows
     }
-
-    pub fn file(&self) -> &Path {
-        &self.file
-    }
 }
 
 impl Iterator for ParquetBatches {
