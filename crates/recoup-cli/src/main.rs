@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 mod commands;
+mod export;
 mod models;
 mod score;
 mod train;
@@ -38,6 +39,7 @@ enum Command {
     Features(commands::FeaturesArgs),
     Train(Box<train::TrainArgs>),
     Score(Box<score::ScoreArgs>),
+    Export(export::ExportArgs),
     Models(models::ModelsArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
@@ -68,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Features(args) => commands::features(args),
         Command::Train(args) => train::train(*args),
         Command::Score(args) => score::score(*args),
+        Command::Export(args) => export::export(args),
         Command::Models(args) => models::models(args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),

@@ -72,6 +72,8 @@ fn trains_a_versioned_model_folder_with_identical_bytes_per_seed() {
     for f in [
         "model.json",
         "scorecard.json",
+        "model.onnx",
+        "scorecard.onnx",
         "metrics.json",
         "run.toml",
         "report.html",
@@ -104,12 +106,25 @@ fn trains_a_versioned_model_folder_with_identical_bytes_per_seed() {
         3
     );
 
+    // Both model files load back (a bound of +inf once made scorecard.json unreadable).
+    for f in ["model.json", "scorecard.json"] {
+        recoup_model::ModelFile::load(&v1.join(f)).unwrap();
+    }
+
     // Same data, settings and seed: the same bytes, in another registry.
     assert!(train(&table, &b, &[]).status.success());
-    assert_eq!(
-        std::fs::read(v1.join("model.json")).unwrap(),
-        std::fs::read(b.join("table/v1/model.json")).unwrap()
-    );
+    for f in [
+        "model.json",
+        "scorecard.json",
+        "model.onnx",
+        "scorecard.onnx",
+    ] {
+        assert_eq!(
+            std::fs::read(v1.join(f)).unwrap(),
+            std::fs::read(b.join("table/v1").join(f)).unwrap(),
+            "{f}"
+        );
+    }
     // A second run makes v2 and moves `latest`; another seed gives another model.
     assert!(train(&table, &a, &["--seed", "7"]).status.success());
     assert_eq!(

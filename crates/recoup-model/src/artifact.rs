@@ -221,10 +221,20 @@ impl ModelFile {
         }
     }
 
+    /// The body's bytes in the file.
+    fn body_bytes(&self) -> Vec<u8> {
+        // Serialising plain structs and maps cannot fail.
+        serde_json::to_vec(&self.body).unwrap_or_default()
+    }
+
+    /// BLAKE3 (hex) of the body as the file stores it: the header's `body_blake3` once saved.
+    pub fn body_blake3(&self) -> String {
+        blake3::hash(&self.body_bytes()).to_hex().to_string()
+    }
+
     /// The file's bytes: header line, newline, body.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serialising plain structs and maps cannot fail.
-        let body = serde_json::to_vec(&self.body).unwrap_or_default();
+        let body = self.body_bytes();
         let mut header = self.header.clone();
         header.body_blake3 = blake3::hash(&body).to_hex().to_string();
         let mut out = serde_json::to_vec(&header).unwrap_or_default();

@@ -22,4 +22,4 @@ pub use decide::{ChannelCapacity, Models, RunManifest, ScoreSettings, score, wri
 pub use error::ScoreError;
 pub use evaluator::CompiledTrees;
 pub use explain::{reason_codes, shap_values};
-pub use models::ScoringModel;
+pub use models::{Agreement, ScoringModel, agreement};

@@ -3,9 +3,10 @@
 //! model's features by name.
 //!
 //! A model is named by its file, by a version folder holding `model.json`, or by a model
-//! folder whose `latest` file names the version ([`recoup_model::registry::locate`]). An ONNX file's feature names come from its
-//! metadata (`feature_names`, comma-separated) or from `<file>.features` beside it (one name
-//! per line); its inputs are numbers.
+//! folder whose `latest` file names the version ([`recoup_model::registry::locate`]). An ONNX
+//! file's features come from its metadata: the schema a recoup export writes (`recoup.schema`,
+//! with dtypes and categories, checked against `recoup.schema_hash`), else `feature_names`
+//! (comma-separated), else `<file>.features` beside it (one name per line, numeric inputs).
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,37 @@ enum Engine {
         compiled: Option<CompiledTrees>,
     },
     Onnx(OnnxModel),
+}
+
+/// The feature schema a recoup export puts in its metadata (`recoup.schema`, JSON columns with
+/// dtypes and categories), checked against its hash (`recoup.schema_hash`); `None` for files
+/// exported by other tools.
+fn recoup_schema(
+    file: &Path,
+    metadata: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<Vec<FeatureColumn>>, ScoreError> {
+    let Some(json) = metadata.get("recoup.schema") else {
+        return Ok(None);
+    };
+    let bad = |message: String| ScoreError::ModelInput {
+        model: file.to_path_buf(),
+        message,
+    };
+    let columns: Vec<FeatureColumn> = serde_json::from_str(json).map_err(|e| {
+        bad(format!(
+            "the recoup.schema metadata is not a column list: {e}"
+        ))
+    })?;
+    let schema = recoup_model::ModelSchema::new(columns);
+    match metadata.get("recoup.schema_hash") {
+        Some(hash) if *hash == schema.hash => Ok(Some(schema.columns)),
+        Some(hash) => Err(bad(format!(
+            "the recoup.schema metadata hashes to {}, recoup.schema_hash says {hash}: the file \
+             was modified",
+            schema.hash
+        ))),
+        None => Err(bad("recoup.schema without recoup.schema_hash".into())),
+    }
 }
 
 impl ScoringModel {
@@ -78,6 +110,25 @@ impl ScoringModel {
         let bytes = std::fs::read(file).map_err(|e| recoup_core::FileError::new(file, e))?;
         let hash = blake3::hash(&bytes).to_hex().to_string();
         let model = OnnxModel::load(file)?;
+        if let Some(columns) = recoup_schema(file, model.metadata())? {
+            if let Some(n) = model.n_features().filter(|&n| n != columns.len()) {
+                return Err(ScoreError::ModelInput {
+                    model: file.to_path_buf(),
+                    message: format!(
+                        "the recoup.schema metadata lists {} columns for an input of {n} features",
+                        columns.len()
+                    ),
+                });
+            }
+            return Ok(Self {
+                path: file.to_path_buf(),
+                label,
+                hash,
+                target: model.metadata().get("recoup.target").cloned(),
+                columns,
+                engine: Engine::Onnx(model),
+            });
+        }
         let names: Vec<String> = match model.metadata().get("feature_names") {
             Some(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
             None => {
@@ -182,4 +233,57 @@ impl ScoringModel {
             Engine::Onnx(m) => Ok(m.predict_proba(rows, nf, out)?),
         }
     }
+}
+
+/// How closely two models agree on the same rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Agreement {
+    pub rows: usize,
+    /// The largest |difference| of the probabilities, and the row where it is.
+    pub max_abs_diff: f64,
+    pub worst_row: usize,
+    /// Rows whose probabilities are equal to the bit.
+    pub identical: usize,
+}
+
+/// Scores row-major `rows` with both models (for example a native model and its ONNX export)
+/// and compares their probabilities. The models must read the same columns in the same order.
+pub fn agreement(
+    a: &ScoringModel,
+    b: &ScoringModel,
+    rows: &[f64],
+) -> Result<Agreement, ScoreError> {
+    let names =
+        |m: &ScoringModel| -> Vec<String> { m.columns.iter().map(|c| c.name.clone()).collect() };
+    if names(a) != names(b) {
+        return Err(ScoreError::ModelInput {
+            model: b.path.clone(),
+            message: format!(
+                "reads the columns [{}], {} reads [{}]",
+                names(b).join(", "),
+                a.path.display(),
+                names(a).join(", ")
+            ),
+        });
+    }
+    let n = rows.len() / a.n_features().max(1);
+    let (mut pa, mut pb) = (vec![0.0; n], vec![0.0; n]);
+    a.predict_proba(rows, &mut pa)?;
+    b.predict_proba(rows, &mut pb)?;
+    let mut out = Agreement {
+        rows: n,
+        max_abs_diff: 0.0,
+        worst_row: 0,
+        identical: 0,
+    };
+    for (i, (x, y)) in pa.iter().zip(&pb).enumerate() {
+        let d = (x - y).abs();
+        // NaN on either side counts as the worst possible disagreement.
+        let d = if d.is_nan() { f64::INFINITY } else { d };
+        if d > out.max_abs_diff {
+            (out.max_abs_diff, out.worst_row) = (d, i);
+        }
+        out.identical += usize::from(x.to_bits() == y.to_bits());
+    }
+    Ok(out)
 }

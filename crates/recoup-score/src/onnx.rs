@@ -1,9 +1,10 @@
 //! ONNX models through ONNX Runtime (`ort`, loaded at run time).
 //!
 //! A model trained in Python (LightGBM through onnxmltools, scikit-learn through skl2onnx) and
-//! exported as ONNX scores here as it does in Python's `onnxruntime`: one float32 input `[N, F]`,
-//! and the probability output either a tensor `[N, 2]` / `[N, 1]` (`zipmap=False`) or the
-//! converters' default ZipMap, a sequence of one map (class label to probability) per row.
+//! exported as ONNX scores here as it does in Python's `onnxruntime`: one float32 input `[N, F]`
+//! (or double, as recoup's own exports take), and the probability output either a float or double
+//! tensor `[N, 2]` / `[N, 1]` (`zipmap=False`) or the converters' default ZipMap, a sequence of
+//! one map (class label to probability) per row.
 //!
 //! The ONNX Runtime shared library is not linked: it is loaded once per process from
 //! [`onnxruntime_library`], for example the one the `onnxruntime` wheel ships in `.venv`.
@@ -149,11 +150,28 @@ fn environment() -> Result<&'static Environment, OnnxError> {
     Ok(ENVIRONMENT.get_or_init(|| env))
 }
 
+/// The element type of the input or of a probability tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    Float32,
+    Float64,
+}
+
+impl Precision {
+    fn of(ty: TensorElementType) -> Option<Self> {
+        match ty {
+            TensorElementType::Float32 => Some(Self::Float32),
+            TensorElementType::Float64 => Some(Self::Float64),
+            _ => None,
+        }
+    }
+}
+
 /// How the probability output is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Probabilities {
-    /// A float tensor `[N, 2]` (the positive class is column 1) or `[N, 1]`.
-    Tensor,
+    /// A float or double tensor `[N, 2]` (the positive class is column 1) or `[N, 1]`.
+    Tensor(Precision),
     /// A ZipMap with int64 class labels: one map per row.
     MapInt64,
     /// A ZipMap with string class labels: one map per row.
@@ -163,11 +181,11 @@ enum Probabilities {
 impl Probabilities {
     fn of(dtype: &ValueType) -> Option<Self> {
         match dtype {
-            ValueType::Tensor {
-                ty: TensorElementType::Float32,
-                shape,
-                ..
-            } if shape.len() == 2 && matches!(shape[1], -1 | 1 | 2) => Some(Self::Tensor),
+            ValueType::Tensor { ty, shape, .. }
+                if shape.len() == 2 && matches!(shape[1], -1 | 1 | 2) =>
+            {
+                Precision::of(*ty).map(Self::Tensor)
+            }
             ValueType::Sequence(element) => match element.as_ref() {
                 ValueType::Map {
                     key: TensorElementType::Int64,
@@ -201,6 +219,7 @@ pub struct OnnxModel {
     bytes: Vec<u8>,
     env: &'static Environment,
     input: String,
+    input_precision: Precision,
     n_features: Option<usize>,
     output: String,
     probabilities: Probabilities,
@@ -213,6 +232,7 @@ impl fmt::Debug for OnnxModel {
         f.debug_struct("OnnxModel")
             .field("file", &self.file)
             .field("input", &self.input)
+            .field("input_precision", &self.input_precision)
             .field("n_features", &self.n_features)
             .field("output", &self.output)
             .field("probabilities", &self.probabilities)
@@ -258,8 +278,9 @@ fn probability_output(outputs: &[Outlet]) -> Result<(String, Probabilities), Str
         ([only], _) | (_, [only]) => *only,
         ([], _) => {
             return Err(format!(
-                "no output holds binary class probabilities (a float tensor [N, 2] or [N, 1], or \
-                 a ZipMap sequence of maps from int64 or string labels to float); outputs: {}",
+                "no output holds binary class probabilities (a float or double tensor [N, 2] or \
+                 [N, 1], or a ZipMap sequence of maps from int64 or string labels to float); \
+                 outputs: {}",
                 describe(outputs)
             ));
         }
@@ -290,16 +311,19 @@ impl OnnxModel {
                 describe(session.inputs())
             )));
         };
-        let n_features = match input.dtype() {
-            ValueType::Tensor {
-                ty: TensorElementType::Float32,
-                shape,
-                ..
-            } if shape.len() == 2 && shape[0] == -1 => usize::try_from(shape[1]).ok(),
+        let (input_precision, n_features) = match input.dtype() {
+            ValueType::Tensor { ty, shape, .. }
+                if shape.len() == 2 && shape[0] == -1 && Precision::of(*ty).is_some() =>
+            {
+                (
+                    Precision::of(*ty).unwrap_or(Precision::Float32),
+                    usize::try_from(shape[1]).ok(),
+                )
+            }
             other => {
                 return Err(load_error(format!(
-                    "input `{}` is {other}; expected a float tensor [N, F] with a dynamic row \
-                     count (for example FloatTensorType([None, F]) in the converter)",
+                    "input `{}` is {other}; expected a float or double tensor [N, F] with a \
+                     dynamic row count (for example FloatTensorType([None, F]) in the converter)",
                     input.name()
                 )));
             }
@@ -319,6 +343,7 @@ impl OnnxModel {
         let model = Self {
             file: path.to_path_buf(),
             input: input.name().to_string(),
+            input_precision,
             n_features,
             output,
             probabilities,
@@ -351,8 +376,8 @@ impl OnnxModel {
     /// Probability of the positive class for row-major rows of `n_features` values each (NaN is
     /// missing), written to `out` (one per row). The positive class is the second column of a
     /// probability tensor `[N, 2]` (the only one of `[N, 1]`), or in a ZipMap the larger of the
-    /// two class labels, as scikit-learn's `classes_[1]`. Values are converted to float32, as
-    /// the model's input declares. Blocks of rows are scored in parallel on the current rayon
+    /// two class labels, as scikit-learn's `classes_[1]`. Values are converted to float32 when
+    /// the model's input is float (recoup's exports take double, unconverted). Blocks of rows are scored in parallel on the current rayon
     /// pool; the result does not depend on the number of threads.
     pub fn predict_proba(
         &self,
@@ -399,7 +424,10 @@ impl OnnxModel {
         Ok(Worker {
             session,
             options,
-            input: Vec::with_capacity(BLOCK_ROWS * self.n_features.unwrap_or(1)),
+            input: match self.input_precision {
+                Precision::Float32 => Vec::with_capacity(BLOCK_ROWS * self.n_features.unwrap_or(1)),
+                Precision::Float64 => Vec::new(),
+            },
         })
     }
 
@@ -438,27 +466,43 @@ impl OnnxModel {
         out: &mut [f64],
     ) -> Result<(), OnnxError> {
         let err = |e: ort::Error| self.run_error(e.to_string());
-        worker.input.clear();
-        worker.input.extend(block.iter().map(|&v| v as f32));
-        let tensor = TensorRef::from_array_view(([out.len(), n_features], worker.input.as_slice()))
-            .map_err(err)?;
-        let outputs = worker
-            .session
-            .run_with_options(ort::inputs![tensor], &worker.options)
-            .map_err(err)?;
+        let shape = [out.len(), n_features];
+        let outputs = match self.input_precision {
+            Precision::Float64 => {
+                let tensor = TensorRef::from_array_view((shape, block)).map_err(err)?;
+                worker
+                    .session
+                    .run_with_options(ort::inputs![tensor], &worker.options)
+                    .map_err(err)?
+            }
+            Precision::Float32 => {
+                worker.input.clear();
+                worker.input.extend(block.iter().map(|&v| v as f32));
+                let tensor =
+                    TensorRef::from_array_view((shape, worker.input.as_slice())).map_err(err)?;
+                worker
+                    .session
+                    .run_with_options(ort::inputs![tensor], &worker.options)
+                    .map_err(err)?
+            }
+        };
         let value = outputs
             .get(&self.output)
             .ok_or_else(|| self.run_error(format!("output `{}` is missing", self.output)))?;
         match self.probabilities {
-            Probabilities::Tensor => self.read_tensor(value, out),
+            Probabilities::Tensor(Precision::Float32) => self.read_tensor::<f32>(value, out),
+            Probabilities::Tensor(Precision::Float64) => self.read_tensor::<f64>(value, out),
             Probabilities::MapInt64 => self.read_maps::<i64>(value, out),
             Probabilities::MapString => self.read_maps::<String>(value, out),
         }
     }
 
-    fn read_tensor(&self, value: &DynValue, out: &mut [f64]) -> Result<(), OnnxError> {
+    fn read_tensor<T>(&self, value: &DynValue, out: &mut [f64]) -> Result<(), OnnxError>
+    where
+        T: ort::value::PrimitiveTensorElementType + Copy + Into<f64> + fmt::Debug,
+    {
         let (shape, data) = value
-            .try_extract_tensor::<f32>()
+            .try_extract_tensor::<T>()
             .map_err(|e| self.run_error(e.to_string()))?;
         let columns = match **shape {
             [n, c @ (1 | 2)] if usize::try_from(n).ok() == Some(out.len()) => c as usize,
@@ -474,7 +518,7 @@ impl OnnxModel {
             }
         };
         for (o, row) in out.iter_mut().zip(data.chunks_exact(columns)) {
-            *o = f64::from(row[columns - 1]);
+            *o = row[columns - 1].into();
         }
         Ok(())
     }

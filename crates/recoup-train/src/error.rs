@@ -43,6 +43,8 @@ pub enum TrainError {
     InvalidSetting(#[from] recoup_core::InvalidSetting),
     #[error(transparent)]
     Model(#[from] recoup_model::ModelError),
+    #[error(transparent)]
+    Export(#[from] recoup_export::ExportError),
     #[error("thread pool: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
 }

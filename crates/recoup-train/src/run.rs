@@ -493,6 +493,21 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         scorecard_coefficients: coefficients,
     };
 
+    // Both models as ONNX beside their native files (exact in double precision). A model ONNX
+    // cannot express (a feature name with a comma) is noted and written without its ONNX file.
+    let mut onnx = Vec::new();
+    for (model, native, name) in [
+        (&file, "model.json", "model.onnx"),
+        (&card_file, "scorecard.json", "scorecard.onnx"),
+    ] {
+        match recoup_export::to_onnx(model, native) {
+            Ok(bytes) => onnx.push((name, bytes)),
+            Err(recoup_export::ExportError::Unsupported { reason, .. }) => {
+                notes.push(format!("no {name}: {reason}"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let model_dir = models_root.join(&cfg.name);
     std::fs::create_dir_all(&model_dir).map_err(|e| io_error(&model_dir, e))?;
     let version = next_version(&model_dir);
@@ -502,6 +517,9 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         std::fs::create_dir_all(&tmp).map_err(|e| io_error(&tmp, e))?;
         file.save(&tmp.join("model.json"))?;
         card_file.save(&tmp.join("scorecard.json"))?;
+        for (name, bytes) in &onnx {
+            recoup_model::artifact::write_atomic(&tmp.join(name), bytes)?;
+        }
         let metrics_json = serde_json::to_string_pretty(&report).unwrap_or_default();
         recoup_model::artifact::write_atomic(&tmp.join("metrics.json"), metrics_json.as_bytes())?;
         recoup_model::artifact::write_atomic(

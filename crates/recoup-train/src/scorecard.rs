@@ -139,7 +139,9 @@ pub fn fit(params: &ScorecardParams, data: &Dataset) -> Result<Scorecard, TrainE
         woe_cols.push(col.iter().map(|&x| woe[m.bin(x) as usize]).collect());
         features.push(ScorecardFeature {
             feature: f as u32,
-            upper: m.upper.clone(),
+            // JSON has no infinity; every finite value is <= f64::MAX alike, and an infinite
+            // value falls in the last bin either way.
+            upper: m.upper.iter().map(|u| u.min(f64::MAX)).collect(),
             woe: woe[..nv].to_vec(),
             missing_woe,
             coefficient: 0.0,
