@@ -609,6 +609,18 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         truth_value.accounts
     );
     out!(
+        "\n== 9. the models as ONNX for services (ONNX Runtime in any language), and the decisions again through them"
+    );
+    crate::export::demo_step(
+        &models,
+        &features_path,
+        &args.out,
+        &catalog,
+        &settings,
+        &decisions,
+        &args.out.join("decisions-onnx.parquet"),
+    )?;
+    out!(
         "\nThe tables are in {0}/, the ground truth in {0}/truth/ (see data/README.md), the decisions in {1} with {2}.",
         args.out.display(),
         decisions.display(),

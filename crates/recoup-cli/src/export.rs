@@ -86,3 +86,127 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// ONNX Runtime's library, installed into `.venv` by `scripts/python-env` (from PyPI) when it
+/// is not found and the script is at hand (the demo run from the repository); the reason it is
+/// unavailable otherwise.
+fn ensure_onnxruntime() -> std::result::Result<PathBuf, String> {
+    if let Ok(lib) = recoup_score::onnx::onnxruntime_library() {
+        return Ok(lib);
+    }
+    let script = std::path::Path::new("scripts/python-env");
+    if !script.is_file() {
+        return recoup_score::onnx::onnxruntime_library().map_err(|e| e.to_string());
+    }
+    tracing::info!("ONNX Runtime not found: installing it into .venv with scripts/python-env");
+    let status = std::process::Command::new(script)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !status.success() {
+        return Err(format!("{} failed ({status})", script.display()));
+    }
+    recoup_score::onnx::onnxruntime_library().map_err(|e| e.to_string())
+}
+
+/// The demo's ONNX step: exports the three models of `models`, checks each on probe rows, and
+/// scores the portfolio again through ONNX Runtime into `onnx_decisions`, compared with the
+/// native `decisions`.
+pub fn demo_step(
+    models: &std::path::Path,
+    features: &std::path::Path,
+    raw: &std::path::Path,
+    catalog: &recoup_core::TreatmentCatalog,
+    settings: &recoup_score::ScoreSettings,
+    decisions: &std::path::Path,
+    onnx_decisions: &std::path::Path,
+) -> Result<()> {
+    let mut exported = Vec::new();
+    let mut operators = Vec::new();
+    for name in ["propensity_to_pay", "treatment_pay", "channel_response"] {
+        let (model_file, label) = recoup_model::registry::locate(&models.join(name))?;
+        let onnx = model_file.with_extension("onnx");
+        let summary = recoup_export::export_file(&model_file, &onnx)?;
+        emit(format_args!(
+            "recoup export --model {} --onnx {}: {label}, {:.0} KB, {} tree nodes and {} leaves\n",
+            model_file.display(),
+            onnx.display(),
+            summary.bytes as f64 / 1024.0,
+            summary.tree_nodes,
+            summary.tree_leaves
+        ));
+        operators.extend(summary.operators);
+        exported.push((model_file, onnx));
+    }
+    operators.sort();
+    operators.dedup();
+    emit(format_args!(
+        "operators {} (opsets ai.onnx {}, {} {}); input `{}` double [N, F] in the order of the \
+         `feature_names` metadata; outputs `{}` [N, 2], `{}` [N], `{}` [N, 1]\n",
+        operators.join(", "),
+        recoup_export::OPSET,
+        recoup_export::ML_DOMAIN,
+        recoup_export::ML_OPSET,
+        recoup_export::INPUT,
+        recoup_export::PROBABILITIES,
+        recoup_export::LABEL,
+        recoup_export::RAW_SCORE,
+    ));
+    let library = match ensure_onnxruntime() {
+        Ok(lib) => lib,
+        Err(why) => {
+            emit(format_args!(
+                "not re-scored through ONNX Runtime, which is not available: {why}\n"
+            ));
+            return Ok(());
+        }
+    };
+    for (model_file, onnx) in &exported {
+        let native = ScoringModel::load(model_file)?;
+        let via_ort = ScoringModel::load(onnx)?;
+        let body = ModelFile::load(model_file)?.body;
+        let rows = recoup_export::probe_rows(&body, 10_000, 1);
+        let a = recoup_score::agreement(&native, &via_ort, &rows)?;
+        emit(format_args!(
+            "{}: {} probe rows (every threshold, its neighbours, NaN) through ONNX Runtime: max \
+             |difference| from native {:.1e}\n",
+            native.label, a.rows, a.max_abs_diff
+        ));
+    }
+    let onnx_settings = recoup_score::ScoreSettings {
+        reason_codes: 0,
+        ..settings.clone()
+    };
+    let paths: Vec<&std::path::Path> = exported.iter().map(|(_, o)| o.as_path()).collect();
+    crate::score::run(
+        features,
+        raw,
+        catalog,
+        [paths[0], paths[1], paths[2]],
+        &onnx_settings,
+        onnx_decisions,
+        None,
+    )?;
+    let diff = recoup_score::compare_decisions(decisions, onnx_decisions)?;
+    emit(format_args!(
+        "re-scored the {} accounts through ONNX Runtime ({}) into {}: the same treatment for \
+         {} of {}; max |difference| from the native decisions: propensity {:.1e}, payment \
+         given the treatment {:.1e}, response {:.1e}\n",
+        diff.rows,
+        library.display(),
+        onnx_decisions.display(),
+        diff.rows - diff.other_treatment.max(diff.other_account),
+        diff.rows,
+        diff.max_abs_diff[0],
+        diff.max_abs_diff[1],
+        diff.max_abs_diff[2]
+    ));
+    if diff.other_account > 0 || diff.max_abs_diff.iter().any(|d| *d > 1e-9) {
+        bail!(
+            "the ONNX exports score differently from the native models: {diff:?} ({} vs {})",
+            decisions.display(),
+            onnx_decisions.display()
+        );
+    }
+    Ok(())
+}

@@ -134,11 +134,49 @@ fn list(a: ListArgs) -> Result<ExitCode> {
     })
 }
 
+/// The ONNX exports in a version folder, each with the native file it should come from and
+/// whether its `recoup.body_blake3` is that file's body (else it is stale: re-export it).
+fn onnx_exports(dir: &std::path::Path) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for (onnx, native) in [
+        ("model.onnx", "model.json"),
+        ("scorecard.onnx", "scorecard.json"),
+    ] {
+        let path = dir.join(onnx);
+        if !path.is_file() {
+            continue;
+        }
+        let info = recoup_export::inspect(&path)?;
+        let body = recoup_model::ModelFile::load(&dir.join(native))
+            .map(|m| m.header.body_blake3)
+            .ok();
+        let from = info.metadata.get(recoup_export::metadata::BODY_BLAKE3);
+        out.push(serde_json::json!({
+            "file": onnx,
+            "bytes": info.bytes,
+            "blake3": info.blake3,
+            "opsets": info.opsets.iter().map(|(d, v)| format!("{d} {v}")).collect::<Vec<_>>(),
+            "exported_from": native,
+            "matches": body.is_some() && from == body.as_ref(),
+        }));
+    }
+    Ok(out)
+}
+
 fn show(a: ShowArgs) -> Result<ExitCode> {
     let v = registry::show(&a.models, &a.spec)?;
+    let onnx = onnx_exports(&v.dir)?;
+    let stale = onnx.iter().any(|o| o["matches"] != true);
+    let code = if stale {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
     if a.json {
-        emit(format_args!("{}\n", serde_json::to_string_pretty(&v)?));
-        return Ok(ExitCode::SUCCESS);
+        let mut value = serde_json::to_value(&v)?;
+        value["onnx"] = serde_json::Value::Array(onnx);
+        emit(format_args!("{}\n", serde_json::to_string_pretty(&value)?));
+        return Ok(code);
     }
     emit(format_args!(
         "{}@{} ({})\n  kind                 {}\n  target               {}\n  features             {} (schema hash {})\n  training fingerprint {}\n  body blake3          {}\n  recoup               {}\n  test metrics         AUC {}, log-loss {}\n  files                {}\n",
@@ -156,5 +194,35 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
         metric(&v.metrics, "log_loss"),
         v.files.join(", ")
     ));
-    Ok(ExitCode::SUCCESS)
+    for o in &onnx {
+        emit(format_args!(
+            "  onnx                 {} ({} bytes, blake3 {}, opsets {}): {}\n",
+            o["file"].as_str().unwrap_or_default(),
+            o["bytes"],
+            &o["blake3"].as_str().unwrap_or_default()[..16],
+            o["opsets"]
+                .as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default(),
+            if o["matches"] == true {
+                format!(
+                    "exported from this {}",
+                    o["exported_from"].as_str().unwrap_or_default()
+                )
+            } else {
+                format!(
+                    "STALE, not exported from this {}: run recoup export --model {}",
+                    o["exported_from"].as_str().unwrap_or_default(),
+                    v.dir
+                        .join(o["exported_from"].as_str().unwrap_or_default())
+                        .display()
+                )
+            }
+        ));
+    }
+    Ok(code)
 }

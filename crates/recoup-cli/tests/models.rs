@@ -7,6 +7,10 @@ mod common;
 
 use common::{recoup, text};
 
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
 #[test]
 fn the_registry_lists_versions_shows_one_and_reports_a_tampered_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,6 +55,28 @@ fn the_registry_lists_versions_shows_one_and_reports_a_tampered_file() {
     );
     let o = recoup(&["models", "show", "toy", "--models", m]);
     assert!(text(&o.stdout).contains("toy@v2"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("model.onnx")
+            && text(&o.stdout)
+                .contains("opsets ai.onnx 21, ai.onnx.ml 5): exported from this model.json"),
+        "{}",
+        text(&o.stdout)
+    );
+    // An ONNX file that is not the export of its version's model is reported as stale.
+    std::fs::copy(
+        models.join("toy/v2/scorecard.onnx"),
+        models.join("toy/v2/model.onnx"),
+    )
+    .unwrap();
+    let o = recoup(&["models", "show", "toy", "--models", m, "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["onnx"][0]["matches"], false);
+    assert_eq!(v["onnx"][1]["matches"], true);
+    let o = recoup(&["export", "--model", s(&models.join("toy")), "--verify", "0"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = recoup(&["models", "show", "toy", "--models", m]);
+    assert!(o.status.success(), "{}", text(&o.stdout));
 
     let o = recoup(&["models", "show", "toy@v9", "--models", m]);
     assert!(!o.status.success());

@@ -429,3 +429,105 @@ fn the_example_models_committed_under_models_score_a_fresh_portfolio() {
     let o = recoup(&["models", "list", "--models", s(&m)]);
     assert!(o.status.success(), "{}", text(&o.stdout));
 }
+
+/// The rows a model reads from a parquet table, row-major, mapped by name as the scorer maps
+/// them (categorical columns as their level's index).
+fn model_rows(model: &recoup_score::ScoringModel, table: &Path) -> Vec<f64> {
+    use recoup_score::columns::ParquetBatches;
+    use recoup_score::inputs::{FeatureMap, views};
+    let batches = ParquetBatches::open(table, None, 65_536, "the test").unwrap();
+    let map = FeatureMap::new(model, batches.schema(), table, None).unwrap();
+    let nf = map.n_features();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let batch = batch.unwrap();
+        let v = views(&batch);
+        let mut row = vec![0.0; nf];
+        for r in 0..batch.num_rows() {
+            map.fill(&v, r, None, &mut row);
+            rows.extend_from_slice(&row);
+        }
+    }
+    rows
+}
+
+#[test]
+fn onnx_exports_score_and_decide_as_the_native_models() {
+    let Some(python) = common::python_with_onnxruntime() else {
+        return;
+    };
+    let dir = portfolio();
+    let m = dir.join("models");
+    let mut natives = Vec::new();
+    let mut tables = Vec::new();
+    for (name, table) in [
+        ("propensity", "snapshots.parquet"),
+        ("pay", "contacts.parquet"),
+        ("response", "contacts.parquet"),
+    ] {
+        let native = recoup_score::ScoringModel::load(&m.join(name)).unwrap();
+        let onnx_file = m.join(name).join("v1/model.onnx");
+        let onnx = recoup_score::ScoringModel::load(&onnx_file).unwrap();
+        assert_eq!(
+            onnx.columns, native.columns,
+            "recoup.schema carries the categories"
+        );
+        let rows = model_rows(&native, &dir.join(table));
+        assert!(rows.iter().any(|v| v.is_nan()), "{name}: no missing values");
+        let a = recoup_score::agreement(&native, &onnx, &rows).unwrap();
+        eprintln!(
+            "{name}: {} simulated rows, native vs recoup via ONNX Runtime: {a:?}",
+            a.rows
+        );
+        assert!(a.max_abs_diff <= 1e-9, "{name}: {a:?}");
+        let mut p = vec![0.0; a.rows];
+        native.predict_proba(&rows, &mut p).unwrap();
+        natives.push((name, p));
+        tables.push((onnx_file, rows));
+    }
+    let jobs: Vec<common::PythonJob<'_>> = tables
+        .iter()
+        .map(|(onnx, rows)| common::PythonJob { onnx, rows })
+        .collect();
+    for ((name, native), py) in natives.iter().zip(common::python_scores(&python, &jobs)) {
+        let d = common::max_abs_diff(native, &py.p1);
+        eprintln!("{name}: native vs Python ONNX Runtime: max diff {d:.2e}");
+        assert!(d <= 1e-9, "{name}: {d}");
+    }
+
+    // The whole run through the exports: the same decisions.
+    let tmp = tempfile::tempdir().unwrap();
+    let (native_out, onnx_out) = (tmp.path().join("n.parquet"), tmp.path().join("o.parquet"));
+    let o = score(&native_out, &["--reasons", "0"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let onnx = |name: &str| {
+        m.join(name)
+            .join("v1/model.onnx")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (p, q, r) = (onnx("propensity"), onnx("pay"), onnx("response"));
+    let o = score(
+        &onnx_out,
+        &[
+            "--reasons",
+            "0",
+            "--propensity",
+            &p,
+            "--pay",
+            &q,
+            "--response",
+            &r,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let diff = recoup_score::compare_decisions(&native_out, &onnx_out).unwrap();
+    assert!(diff.rows > 50, "{diff:?}");
+    assert_eq!(
+        (diff.other_account, diff.other_treatment),
+        (0, 0),
+        "{diff:?}"
+    );
+    assert!(diff.max_abs_diff.iter().all(|d| *d <= 1e-9), "{diff:?}");
+}

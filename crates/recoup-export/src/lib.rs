@@ -75,6 +75,58 @@ pub enum ExportError {
     /// The model has something ONNX cannot express exactly.
     #[error("{model}: cannot export to ONNX: {reason}")]
     Unsupported { model: String, reason: String },
+    #[error("{}: not an ONNX model: {reason}", file.display())]
+    NotOnnx { file: PathBuf, reason: String },
+}
+
+/// What an ONNX file says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnnxInfo {
+    pub bytes: usize,
+    pub blake3: String,
+    pub producer: String,
+    /// `(domain, version)`, the default domain as `ai.onnx`.
+    pub opsets: Vec<(String, i64)>,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// Reads an ONNX file's header: opsets, inputs, outputs and metadata props.
+pub fn inspect(path: &Path) -> Result<OnnxInfo, ExportError> {
+    let bytes = std::fs::read(path).map_err(|error| ModelError::Io {
+        file: path.to_path_buf(),
+        error,
+    })?;
+    let model = ModelProto::decode(bytes.as_slice()).map_err(|e| ExportError::NotOnnx {
+        file: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let graph = model.graph.unwrap_or_default();
+    Ok(OnnxInfo {
+        bytes: bytes.len(),
+        blake3: blake3::hash(&bytes).to_hex().to_string(),
+        producer: format!("{} {}", model.producer_name, model.producer_version),
+        opsets: model
+            .opset_import
+            .into_iter()
+            .map(|o| {
+                let domain = if o.domain.is_empty() {
+                    "ai.onnx".to_owned()
+                } else {
+                    o.domain
+                };
+                (domain, o.version)
+            })
+            .collect(),
+        inputs: graph.input.into_iter().map(|v| v.name).collect(),
+        outputs: graph.output.into_iter().map(|v| v.name).collect(),
+        metadata: model
+            .metadata_props
+            .into_iter()
+            .map(|p| (p.key, p.value))
+            .collect(),
+    })
 }
 
 /// What an export wrote.

@@ -275,6 +275,17 @@ impl ModelFile {
             file: file.to_path_buf(),
             reason: format!("header: {e}"),
         })?;
+        let schema_hash = ModelSchema::new(header.schema.columns.clone()).hash;
+        if schema_hash != header.schema.hash {
+            return Err(ModelError::Invalid {
+                file: file.to_path_buf(),
+                reason: format!(
+                    "the header's columns hash to {schema_hash}, its schema hash says {}: the \
+                     header was modified",
+                    header.schema.hash
+                ),
+            });
+        }
         let found = blake3::hash(body).to_hex().to_string();
         if found != header.body_blake3 {
             return Err(ModelError::Checksum {
@@ -418,6 +429,14 @@ mod tests {
             ModelFile::from_bytes(b"{\"a\":1}\n{}", p),
             Err(ModelError::NotAModel { .. })
         ));
+        // Reordered columns keep the body's checksum but not the schema's hash.
+        let text = String::from_utf8(model().to_bytes()).unwrap();
+        let swapped = text
+            .replacen("\"dpd\"", "\"tmp\"", 1)
+            .replacen("\"job\"", "\"dpd\"", 1)
+            .replacen("\"tmp\"", "\"job\"", 1);
+        let err = ModelFile::from_bytes(swapped.as_bytes(), p).unwrap_err();
+        assert!(err.to_string().contains("header was modified"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod columns;
+pub mod compare;
 pub mod decide;
 pub mod error;
 pub mod evaluator;
@@ -18,6 +19,7 @@ pub mod ranking;
 pub mod rule_inputs;
 pub mod rules;
 
+pub use compare::{DecisionsDiff, compare_decisions};
 pub use decide::{ChannelCapacity, Models, RunManifest, ScoreSettings, score, write_manifest};
 pub use error::ScoreError;
 pub use evaluator::CompiledTrees;
