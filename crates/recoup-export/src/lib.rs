@@ -729,3 +729,147 @@ pub fn probe_rows(body: &recoup_model::ModelBody, n_rows: usize, seed: u64) -> V
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recoup_model::ScorecardFeature;
+
+    /// The ensemble's sum per target for one row, walking nodes as `TreeEnsemble` specifies.
+    fn walk(e: &Ensemble, row: &[f64], n_targets: usize) -> Vec<f64> {
+        let mut out = vec![0.0; n_targets];
+        for &root in &e.tree_roots {
+            let mut node = root as usize;
+            loop {
+                let x = row[e.featureids[node] as usize];
+                let go_true = if x.is_nan() {
+                    e.missing_tracks_true[node] == 1
+                } else {
+                    x <= e.splits[node]
+                };
+                let (id, leaf) = if go_true {
+                    (e.truenodeids[node], e.trueleafs[node])
+                } else {
+                    (e.falsenodeids[node], e.falseleafs[node])
+                };
+                if leaf == 1 {
+                    out[e.leaf_targetids[id as usize] as usize] += e.leaf_weights[id as usize];
+                    break;
+                }
+                node = id as usize;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn tree_and_scorecard_layouts_reach_the_native_leaves() {
+        let tree = recoup_model::Tree {
+            feature: vec![0, 1],
+            threshold: vec![1.5, 0.0],
+            missing_left: vec![false, true],
+            left: vec![NodeRef::Split(1), NodeRef::Leaf(0)],
+            right: vec![NodeRef::Leaf(2), NodeRef::Leaf(1)],
+            leaf_value: vec![-1.0, 2.0, 5.0],
+            ..Default::default()
+        };
+        let trees = TreeEnsemble {
+            n_features: 2,
+            base_score: 0.0,
+            trees: vec![tree, recoup_model::Tree::leaf(0.25)],
+        };
+        let e = Ensemble::of_trees(&trees);
+        assert_eq!(e.tree_roots, [0, 2]);
+        let card = Scorecard {
+            n_features: 2,
+            intercept: 0.0,
+            features: vec![
+                ScorecardFeature {
+                    feature: 1,
+                    upper: vec![-1.0, 0.0, 3.0],
+                    woe: vec![0.1, 0.2, 0.3],
+                    missing_woe: -0.5,
+                    coefficient: 1.0,
+                },
+                ScorecardFeature {
+                    feature: 0,
+                    upper: vec![f64::MAX],
+                    woe: vec![0.7],
+                    missing_woe: 0.9,
+                    coefficient: 1.0,
+                },
+            ],
+        };
+        let (c, coefficients) = Ensemble::of_scorecard(&card);
+        assert_eq!(coefficients, [1.0, 1.0]);
+        let values = [
+            f64::NAN,
+            -2.0,
+            -1.0,
+            -0.5,
+            0.0,
+            1.5,
+            1.6,
+            3.0,
+            4.0,
+            f64::INFINITY,
+        ];
+        for &a in &values {
+            for &b in &values {
+                let row = [a, b];
+                assert_eq!(walk(&e, &row, 1)[0], trees.predict_raw(&row), "{row:?}");
+                let woe: Vec<f64> = card
+                    .features
+                    .iter()
+                    .map(|f| f.woe_of(row[f.feature as usize]))
+                    .collect();
+                assert_eq!(walk(&c, &row, 2), woe, "{row:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_file_decodes_to_the_documented_graph() {
+        let model = ModelFile::new(
+            recoup_model::ModelKind::GbdtBinary,
+            "paid".into(),
+            recoup_model::ModelSchema::new(vec![recoup_model::FeatureColumn {
+                name: "x".into(),
+                dtype: "float64".into(),
+                categories: None,
+            }]),
+            "f".into(),
+            0,
+            serde_json::json!({}),
+            serde_json::json!({}),
+            recoup_model::ModelBody {
+                scorer: Scorer::Trees(TreeEnsemble {
+                    n_features: 1,
+                    base_score: 0.5,
+                    trees: vec![],
+                }),
+                calibration: Calibration::None,
+            },
+        );
+        let bytes = to_onnx(&model, "m").unwrap();
+        let back = ModelProto::decode(bytes.as_slice()).unwrap();
+        assert_eq!(back.ir_version, IR_VERSION);
+        let graph = back.graph.unwrap();
+        assert_eq!(graph.input[0].name, INPUT);
+        let outputs: Vec<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(outputs, [LABEL, PROBABILITIES, RAW_SCORE]);
+        let trees = graph
+            .node
+            .iter()
+            .find(|n| n.op_type == "TreeEnsemble")
+            .unwrap();
+        assert_eq!(trees.domain, ML_DOMAIN);
+        let meta: std::collections::BTreeMap<_, _> = back
+            .metadata_props
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(meta[metadata::FEATURE_NAMES], "x");
+        assert_eq!(meta[metadata::BODY_BLAKE3], model.body_blake3());
+    }
+}

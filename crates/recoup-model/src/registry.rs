@@ -101,8 +101,13 @@ pub fn locate(path: &Path) -> Result<(PathBuf, String), ModelError> {
         None => name_of(version_dir),
     };
     if path.is_file() {
+        // A version folder's model.json is `name@version`; its other files (the scorecard,
+        // the ONNX exports) `name@version/file`.
         let label = match path.parent() {
             Some(v) if path.file_name().is_some_and(|f| f == "model.json") => registry_label(v),
+            Some(v) if v.join("model.json").is_file() => {
+                format!("{}/{}", registry_label(v), name_of(path))
+            }
             _ => name_of(path),
         };
         return Ok((path.to_path_buf(), label));
