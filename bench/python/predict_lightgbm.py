@@ -1,8 +1,9 @@
 """LightGBM side of recoup's scoring benchmark (crates/recoup-score/benches/evaluate.rs).
 
 export:  converts the text model to ONNX with onnxmltools (no ZipMap) and saves it (--onnx).
-onnx:    predicts with ONNX Runtime (float32 input, as the converter declares), like predict, on
-         that export (--onnx) or, without --onnx, on the same conversion done in memory.
+onnx:    predicts with ONNX Runtime, like predict, on an ONNX file (--onnx: the onnxmltools export,
+         float32 input as that converter declares, or recoup's export, float64 input) or, without
+         --onnx, on the onnxmltools conversion done in memory.
 train:   fits LightGBM (300 trees, 31 leaves, learning rate 0.05) on Give Me Some Credit and
          saves its text model.
 predict: loads the text model and a row-major float64 matrix, predicts probabilities with the
@@ -70,12 +71,15 @@ def main():
         opts.intra_op_num_threads = args.threads
         opts.inter_op_num_threads = 1
         sess = ort.InferenceSession(onx, opts, providers=["CPUExecutionProvider"])
-        xf = x.astype(np.float32)
-        prob_name = sess.get_outputs()[1].name
+        (inp,) = sess.get_inputs()
+        # onnxmltools declares float32 inputs; recoup's exports take float64 as they are.
+        xin = x if inp.type == "tensor(double)" else x.astype(np.float32)
+        names = [o.name for o in sess.get_outputs()]
+        prob_name = "probabilities" if "probabilities" in names else names[1]
         best = float("inf")
         for _ in range(3):
             t0 = time.perf_counter()
-            p = sess.run([prob_name], {"input": xf})[0][:, 1]
+            p = sess.run([prob_name], {inp.name: xin})[0][:, 1]
             best = min(best, time.perf_counter() - t0)
         p.astype("<f8").tofile(args.out)
         print(json.dumps({"secs": best, "rows": x.shape[0], "onnxruntime": ort.__version__,
