@@ -160,30 +160,19 @@ fn main() {
             .build()
             .unwrap();
         let mut ours = vec![0.0; n_rows];
-        let mut best = f64::INFINITY;
-        for _ in 0..3 {
-            let started = Instant::now();
-            pool.install(|| compiled.predict_proba(&matrix, &mut ours));
-            best = best.min(started.elapsed().as_secs_f64());
-        }
+        let best = best_of_3(|| pool.install(|| compiled.predict_proba(&matrix, &mut ours)));
         let peak_native = peak_mib();
         let mut via_ort = vec![0.0; n_rows];
-        let mut ort_secs = f64::INFINITY;
-        for _ in 0..3 {
-            let started = Instant::now();
+        let ort_secs = best_of_3(|| {
             pool.install(|| onnx_model.predict_proba(&matrix, nf, &mut via_ort))
                 .unwrap();
-            ort_secs = ort_secs.min(started.elapsed().as_secs_f64());
-        }
+        });
         let peak_with_ort = peak_mib();
         let mut via_ort_recoup = vec![0.0; n_rows];
-        let mut ort_recoup_secs = f64::INFINITY;
-        for _ in 0..3 {
-            let started = Instant::now();
+        let ort_recoup_secs = best_of_3(|| {
             pool.install(|| recoup_onnx.predict_proba(&matrix, nf, &mut via_ort_recoup))
                 .unwrap();
-            ort_recoup_secs = ort_recoup_secs.min(started.elapsed().as_secs_f64());
-        }
+        });
         let peer_on = |mode: &str, onnx: &Path| -> (f64, f64, Vec<f64>) {
             let preds = dir.join(format!("{mode}-{threads}.f64"));
             let (nf, threads) = (nf.to_string(), threads.to_string());
@@ -263,6 +252,17 @@ fn main() {
     for row in exports {
         println!("{row}");
     }
+}
+
+/// The fastest of three runs of `f`, seconds.
+fn best_of_3(mut f: impl FnMut()) -> f64 {
+    (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Runs the bench's Python script with `args`, stopping on failure; its stdout.
