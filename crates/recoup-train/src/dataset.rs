@@ -33,6 +33,50 @@ impl Dataset {
         target: Vec<f64>,
         weight: Option<Vec<f64>>,
     ) -> Result<Self, TrainError> {
+        Self::build(names, kinds, columns, target, weight, true)
+    }
+
+    /// As [`Dataset::new`], with a real-valued target (finite) for squared-error trees.
+    pub fn new_continuous(
+        names: Vec<String>,
+        kinds: Vec<FeatureKind>,
+        columns: Vec<Vec<f64>>,
+        target: Vec<f64>,
+        weight: Option<Vec<f64>>,
+    ) -> Result<Self, TrainError> {
+        Self::build(names, kinds, columns, target, weight, false)
+    }
+
+    /// The same features with another target (checked as [`Dataset::new_continuous`] does).
+    pub fn with_target(&self, target: Vec<f64>) -> Result<Self, TrainError> {
+        if target.len() != self.n_rows() {
+            return Err(TrainError::Shape(format!(
+                "{} targets for {} rows",
+                target.len(),
+                self.n_rows()
+            )));
+        }
+        if let Some((row, v)) = target.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(TrainError::NonFinite {
+                column: "target".into(),
+                row,
+                value: v.to_string(),
+            });
+        }
+        Ok(Self {
+            target,
+            ..self.clone()
+        })
+    }
+
+    fn build(
+        names: Vec<String>,
+        kinds: Vec<FeatureKind>,
+        columns: Vec<Vec<f64>>,
+        target: Vec<f64>,
+        weight: Option<Vec<f64>>,
+        binary: bool,
+    ) -> Result<Self, TrainError> {
         let n = target.len();
         if n == 0 {
             return Err(TrainError::Empty);
@@ -48,15 +92,25 @@ impl Dataset {
         if columns.is_empty() {
             return Err(TrainError::NoFeatures);
         }
-        if let Some((row, v)) = target
-            .iter()
-            .enumerate()
-            .find(|(_, v)| **v != 0.0 && **v != 1.0)
-        {
-            return Err(TrainError::NotBinary {
-                column: "target".into(),
-                row,
-                value: v.to_string(),
+        if let Some((row, v)) = target.iter().enumerate().find(|(_, v)| {
+            if binary {
+                **v != 0.0 && **v != 1.0
+            } else {
+                !v.is_finite()
+            }
+        }) {
+            return Err(if binary {
+                TrainError::NotBinary {
+                    column: "target".into(),
+                    row,
+                    value: v.to_string(),
+                }
+            } else {
+                TrainError::NonFinite {
+                    column: "target".into(),
+                    row,
+                    value: v.to_string(),
+                }
             });
         }
         for ((name, kind), col) in names.iter().zip(&kinds).zip(&columns) {

@@ -1,4 +1,4 @@
-//! Histogram gradient-boosted trees for binary log-loss, grown leaf by leaf.
+//! Histogram gradient-boosted trees for binary log-loss or squared error, grown leaf by leaf.
 //!
 //! The design follows what makes LightGBM fast and accurate: features binned once into at most
 //! 255 bins (plus a missing bin), per-leaf gradient histograms built for the smaller child only
@@ -20,12 +20,33 @@ use serde::{Deserialize, Serialize};
 use crate::binning::{BinMapper, BinnedMatrix};
 use crate::dataset::{Dataset, FeatureKind};
 use crate::error::TrainError;
-use crate::metrics::log_loss;
+use crate::metrics::{log_loss, mean_squared_error};
+
+/// What the trees fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Log-loss of a 0/1 target; the raw score is the log-odds.
+    #[default]
+    Binary,
+    /// Squared error of a real-valued target; the raw score is the prediction. Used for the
+    /// second stage of uplift learners (imputed effects, pseudo-outcomes).
+    SquaredError,
+}
+
+impl Objective {
+    pub fn is_binary(&self) -> bool {
+        *self == Objective::Binary
+    }
+}
 
 /// Hyper-parameters, checked by [`GbdtParams::check`] before any work.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GbdtParams {
+    /// Not written when binary, so the files of binary models are as before.
+    #[serde(skip_serializing_if = "Objective::is_binary")]
+    pub objective: Objective,
     pub n_trees: usize,
     pub learning_rate: f64,
     pub num_leaves: usize,
@@ -55,6 +76,7 @@ pub struct GbdtParams {
 impl Default for GbdtParams {
     fn default() -> Self {
         Self {
+            objective: Objective::Binary,
             n_trees: 300,
             learning_rate: 0.05,
             num_leaves: 31,
@@ -142,7 +164,8 @@ pub struct FittedGbdt {
     /// smoothed training target mean, so trees split them as an ordered variable). The ensemble
     /// reads ranks; [`FittedGbdt::encode`] maps a dataset's codes to them.
     pub category_rank: Vec<Option<Vec<f64>>>,
-    /// Validation log-loss after each tree, when a validation set was given.
+    /// Validation loss after each tree (log-loss, or mean squared error for
+    /// [`Objective::SquaredError`]), when a validation set was given.
     pub valid_logloss: Vec<f64>,
     /// Trees kept (the best iteration plus one).
     pub best_n_trees: usize,
@@ -156,6 +179,15 @@ impl FittedGbdt {
         let mut x = data.row_major();
         apply_ranks(&self.category_rank, &mut x, data.n_features());
         x
+    }
+
+    /// Raw scores for every row of `data`: log-odds, or predictions of a squared-error model.
+    pub fn predict_raw(&self, data: &Dataset) -> Vec<f64> {
+        let nf = data.n_features();
+        let x = self.encode(data);
+        x.par_chunks(nf.max(1))
+            .map(|row| self.ensemble.predict_raw(row))
+            .collect()
     }
 
     /// Probabilities for every row of `data` (rayon over rows).
@@ -725,12 +757,22 @@ fn fit_in_pool(
         sy += train.weight(r) * train.target[r];
     }
     let mean = sy / sw;
-    if !(mean > 0.0 && mean < 1.0) {
+    let binary = p.objective.is_binary();
+    if binary && !(mean > 0.0 && mean < 1.0) {
         return Err(TrainError::ConstantTarget {
             value: if mean >= 1.0 { 1.0 } else { 0.0 },
         });
     }
-    let base = (mean / (1.0 - mean)).ln();
+    if !mean.is_finite() {
+        return Err(TrainError::Shape(format!(
+            "the weighted target mean is {mean}: no rows have weight"
+        )));
+    }
+    let base = if binary {
+        (mean / (1.0 - mean)).ln()
+    } else {
+        mean
+    };
 
     let category_rank = category_ranks(train);
     let ranked = train.with_category_ranks(&category_rank);
@@ -781,9 +823,14 @@ fn fit_in_pool(
             .enumerate()
             .for_each(|(r, (g, h))| {
                 let w = train.weight(r);
-                let pr = sigmoid(raw[r]);
-                *g = w * (pr - train.target[r]);
-                *h = w * (pr * (1.0 - pr)).max(1e-16);
+                if binary {
+                    let pr = sigmoid(raw[r]);
+                    *g = w * (pr - train.target[r]);
+                    *h = w * (pr * (1.0 - pr)).max(1e-16);
+                } else {
+                    *g = w * (raw[r] - train.target[r]);
+                    *h = w;
+                }
             });
         if bagging && it % p.bagging_freq == 0 {
             let k = ((n as f64 * p.bagging_fraction).round() as usize).clamp(1, n);
@@ -829,8 +876,12 @@ fn fit_in_pool(
                 .par_iter_mut()
                 .zip(x.par_chunks(nf))
                 .for_each(|(s, row)| *s += tree.predict(row));
-            let p_valid: Vec<f64> = valid_raw.iter().map(|&r| sigmoid(r)).collect();
-            let loss = log_loss(&v.target, &p_valid, v.weight.as_deref());
+            let loss = if binary {
+                let p_valid: Vec<f64> = valid_raw.iter().map(|&r| sigmoid(r)).collect();
+                log_loss(&v.target, &p_valid, v.weight.as_deref())
+            } else {
+                mean_squared_error(&v.target, &valid_raw, v.weight.as_deref())
+            };
             valid_logloss.push(loss);
             if loss < best_loss {
                 best_loss = loss;

@@ -28,6 +28,6 @@ pub mod table;
 
 pub use dataset::{Dataset, FeatureKind};
 pub use error::TrainError;
-pub use gbdt::{FittedGbdt, GbdtParams, fit as fit_gbdt};
+pub use gbdt::{FittedGbdt, GbdtParams, Objective, fit as fit_gbdt};
 pub use run::{RunConfig, RunOutcome, run};
 pub use table::{LoadedTable, TableSpec, load_table};

@@ -80,6 +80,17 @@ pub fn ks(y: &[f64], p: &[f64], w: Option<&[f64]>) -> f64 {
 }
 
 /// Mean log-loss, probabilities clipped to [1e-15, 1 - 1e-15].
+/// Weighted mean of (y - prediction)^2.
+pub fn mean_squared_error(y: &[f64], prediction: &[f64], w: Option<&[f64]>) -> f64 {
+    let (mut sum, mut total) = (0.0, 0.0);
+    for (i, (t, p)) in y.iter().zip(prediction).enumerate() {
+        let wi = w.map_or(1.0, |w| w[i]);
+        sum += wi * (t - p) * (t - p);
+        total += wi;
+    }
+    sum / total
+}
+
 pub fn log_loss(y: &[f64], p: &[f64], w: Option<&[f64]>) -> f64 {
     let (mut s, mut sw) = (0.0, 0.0);
     for i in 0..y.len() {

@@ -277,6 +277,13 @@ pub fn run(cfg: &RunConfig, models_root: &Path) -> Result<RunOutcome, TrainError
         weight: cfg.data.weight.clone(),
     })?;
     cfg.gbdt.check(&loaded.data.names)?;
+    if !cfg.gbdt.objective.is_binary() {
+        return Err(TrainError::Shape(
+            "`recoup train` fits binary targets (gbdt.objective = \"binary\"); squared error \
+             is for the uplift learners' second stage"
+                .into(),
+        ));
+    }
     let data = &loaded.data;
     let s = &cfg.split;
     let mut notes = loaded.notes.clone();

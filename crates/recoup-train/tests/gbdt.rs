@@ -236,3 +236,68 @@ fn bad_settings_and_targets_are_refused() {
     .unwrap_err();
     assert!(matches!(err, TrainError::NotBinary { row: 1, .. }), "{err}");
 }
+
+#[test]
+fn squared_error_fits_a_real_valued_target_and_leaves_binary_models_unchanged() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 4000;
+    let x: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+    let z: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 10 == 0 {
+                f64::NAN
+            } else {
+                rng.random_range(0.0..1.0)
+            }
+        })
+        .collect();
+    // A step in x, a slope in z, and +3 where z is missing.
+    let y: Vec<f64> = x
+        .iter()
+        .zip(&z)
+        .map(|(&a, &b)| {
+            let step = if a > 0.5 { 2.0 } else { -1.0 };
+            step + if b.is_nan() { 3.0 } else { b }
+        })
+        .collect();
+    let data = Dataset::new_continuous(
+        vec!["x".into(), "z".into()],
+        vec![FeatureKind::Numeric; 2],
+        vec![x.clone(), z.clone()],
+        y.clone(),
+        None,
+    )
+    .unwrap();
+    let p = GbdtParams {
+        objective: recoup_train::Objective::SquaredError,
+        n_trees: 200,
+        learning_rate: 0.1,
+        ..params()
+    };
+    let fit = fit_gbdt(&p, &data, None).unwrap();
+    let pred = fit.predict_raw(&data);
+    let mse = recoup_train::metrics::mean_squared_error(&y, &pred, None);
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let var = recoup_train::metrics::mean_squared_error(&y, &vec![mean; n], None);
+    assert!(mse < 0.01 * var, "mse {mse} vs variance {var}");
+    assert!(
+        fit.ensemble.base_score == mean,
+        "the base score is the mean"
+    );
+    // A binary dataset refuses real-valued targets; a continuous one takes them.
+    assert!(matches!(
+        Dataset::new(
+            vec!["x".into()],
+            vec![FeatureKind::Numeric],
+            vec![x.clone()],
+            y.clone(),
+            None
+        ),
+        Err(TrainError::NotBinary { .. })
+    ));
+    let binary = serde_json::to_value(GbdtParams::default()).unwrap();
+    assert!(
+        binary.get("objective").is_none(),
+        "binary params serialise as before"
+    );
+}
