@@ -6,6 +6,7 @@ mod export;
 mod models;
 mod score;
 mod train;
+mod uplift;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +42,7 @@ enum Command {
     Score(Box<score::ScoreArgs>),
     Export(export::ExportArgs),
     Models(models::ModelsArgs),
+    Uplift(uplift::UpliftArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -72,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Score(args) => score::score(*args),
         Command::Export(args) => export::export(args),
         Command::Models(args) => models::models(args),
+        Command::Uplift(args) => uplift::uplift(args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

@@ -159,12 +159,43 @@ fn numbers(df: &DataFrame, path: &Path, name: &str) -> Result<Vec<f64>, UpliftEr
     Ok(values.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
+/// The keys, descriptors and labels of a table written by `recoup features` (listed in the
+/// `.schema.json` beside it): not features of an uplift model.
+fn feature_table_non_features(path: &Path) -> Result<Vec<String>, UpliftError> {
+    let schema = std::path::PathBuf::from(format!("{}.schema.json", path.display()));
+    let Ok(text) = std::fs::read_to_string(&schema) else {
+        return Ok(Vec::new());
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UpliftError::Invalid(format!("{}: not a feature schema: {e}", schema.display()))
+    })?;
+    Ok(["keys", "labels"]
+        .iter()
+        .filter_map(|k| json.get(*k).and_then(|v| v.as_array()))
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .collect())
+}
+
 /// Reads a flat CSV or parquet table: arms from `spec.treatment` (the control first, the other
 /// values sorted), the outcome, features from every other column not dropped (text columns
-/// categorical), as `recoup train` reads tables.
+/// categorical), as `recoup train` reads tables. A table of `recoup features` (with its
+/// `.schema.json`) loses its keys, descriptors and other labels as features on its own.
 pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftError> {
     let path = &spec.path;
-    let df = read_frame(path)?;
+    let mut df = read_frame(path)?;
+    let non_features = feature_table_non_features(path)?;
+    if !non_features.is_empty() {
+        // A feature table's label is missing where its window is still open: those rows have
+        // no outcome yet.
+        let mask = df
+            .column(&spec.outcome)
+            .map_err(|_| column_error(path, &spec.outcome, "not found"))?
+            .is_not_null();
+        df = df
+            .filter(&mask)
+            .map_err(|e| column_error(path, &spec.outcome, e))?;
+    }
     let treatment = df
         .column(&spec.treatment)
         .map_err(|_| column_error(path, &spec.treatment, "not found"))?
@@ -215,6 +246,7 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
         .map(|c| numbers(&df, path, c))
         .transpose()?;
     let mut drop = spec.drop.clone();
+    drop.extend(non_features);
     drop.push(spec.treatment.clone());
     drop.extend(spec.extra_outcomes.iter().cloned());
     drop.extend(spec.propensity.iter().cloned());
