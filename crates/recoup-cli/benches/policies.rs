@@ -1,0 +1,346 @@
+//! Regret on the simulator: the ground-truth value of recoup's ranked decisions beside the
+//! oracle and simple strategies, on the same accounts.
+//!
+//! `cargo bench -p recoup-cli --bench policies [-- --accounts N --seed S]`
+//!
+//! Runs `recoup demo` on a portfolio of N accounts (default 20,000). That simulates, builds
+//! features, trains the three models and scores the accounts in collections at the export.
+//! Every strategy below is then valued by `truth/treatment_effects.parquet`: the exact
+//! expected amount collected in 30 days, net of the contact's cost, of one contact with the
+//! chosen treatment. An ineligible choice counts as no contact.
+//! - recoup, ranked: `decisions.parquet`, under the demo's call and SMS capacity; and the
+//!   accounts' top-ranked choices without the capacity limits.
+//! - cheapest contact: every account gets its cheapest eligible treatment other than no
+//!   contact.
+//! - highest propensity first: as many accounts as recoup contacts, taken in order of recoup's
+//!   propensity to pay, get their cheapest eligible contact; the rest get none.
+//! - random: a uniform choice among each account's eligible treatments, no contact included
+//!   (seeded).
+//! - recoup uplift (T- and DR-learner): fitted on the contact table with the logging policy's
+//!   propensities and the amount paid in the window as the outcome, without the
+//!   contact-instant features. Applied to the accounts' snapshot rows at the export, they give
+//!   each account the eligible treatment with the largest predicted extra amount net of its
+//!   cost, or no contact if none is positive.
+//! - the oracle (each account's best eligible treatment by the truth), the best single
+//!   treatment for everyone, and nobody contacted.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use recoup_core::{Offer, TreatmentCatalog};
+use recoup_sim::TruthSummary;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
+}
+
+fn strs(df: &DataFrame, c: &str) -> Vec<String> {
+    df.column(c)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn write_decisions(path: &Path, accounts: &[String], treatments: &[String]) {
+    let mut df = df!("account_id" => accounts, "treatment" => treatments).unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+}
+
+/// The contact-instant features: a decision at the export has no contact yet.
+const CONTACT_INSTANT: [&str; 10] = [
+    "local_hour",
+    "local_weekday",
+    "hours_since_snapshot",
+    "hours_since_prev_contact",
+    "hours_since_prev_same_channel",
+    "attempts_any_channel_7d",
+    "attempts_same_channel_7d",
+    "attempts_same_channel_365d",
+    "responses_same_channel_365d",
+    "hours_since_last_payment",
+];
+
+/// The treatment per decided account (`ids`) by an uplift learner fitted on the contact table.
+fn uplift_policy(
+    dir: &Path,
+    catalog: &TreatmentCatalog,
+    ids: &[String],
+    eligible: &HashMap<String, Vec<usize>>,
+    learner: recoup_uplift::Learner,
+) -> Vec<String> {
+    let loaded = recoup_uplift::load_uplift_table(&recoup_uplift::UpliftTableSpec {
+        path: dir.join("contact_features.parquet"),
+        treatment: "treatment_id".into(),
+        control: "no_contact".into(),
+        outcome: "paid_in_window".into(),
+        drop: CONTACT_INSTANT.iter().map(|c| (*c).to_owned()).collect(),
+        propensity: Some("propensity".into()),
+        extra_outcomes: vec!["amount_paid_in_window".into()],
+    })
+    .unwrap();
+    let mut data = loaded.data;
+    data.features = data
+        .features
+        .with_target(
+            loaded.extra_outcomes[0]
+                .iter()
+                .map(|v| if v.is_nan() { 0.0 } else { *v })
+                .collect(),
+        )
+        .unwrap();
+    let params = recoup_uplift::UpliftParams {
+        learner,
+        seed: 7,
+        ..recoup_uplift::UpliftParams::default()
+    };
+    let model = recoup_uplift::fit(&params, &data).unwrap();
+    // The accounts' snapshot rows at the export (the latest as-of date), in `ids` order.
+    let snapshots = read(&dir.join("features.parquet"));
+    let latest = snapshots
+        .column("as_of")
+        .unwrap()
+        .cast(&DataType::Int32)
+        .unwrap()
+        .i32()
+        .unwrap()
+        .max()
+        .unwrap();
+    let mask = snapshots
+        .column("as_of")
+        .unwrap()
+        .cast(&DataType::Int32)
+        .unwrap()
+        .i32()
+        .unwrap()
+        .equal(latest);
+    let at_export = snapshots.filter(&mask).unwrap();
+    let row_of: HashMap<String, usize> = strs(&at_export, "account_id")
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, i))
+        .collect();
+    let take: Vec<IdxSize> = ids.iter().map(|id| row_of[id] as IdxSize).collect();
+    let rows = at_export
+        .take(&IdxCa::from_vec("rows".into(), take))
+        .unwrap();
+    let x =
+        recoup_uplift::features_like(&rows, &data.features, &dir.join("features.parquet")).unwrap();
+    let effects = model.predict_effects(&x);
+    let arm_of: Vec<Option<usize>> = data.arms.iter().map(|a| catalog.position(a)).collect();
+    let control = arm_of[0].unwrap();
+    ids.iter()
+        .enumerate()
+        .map(|(r, id)| {
+            let ok = eligible.get(id).cloned().unwrap_or_default();
+            let mut best = (control, 0.0f64);
+            for (k, e) in effects.iter().enumerate() {
+                let Some(t) = arm_of[k + 1] else { continue };
+                let net = e[r] - catalog.treatments[t].unit_cost;
+                if ok.contains(&t) && net > best.1 {
+                    best = (t, net);
+                }
+            }
+            catalog.treatments[best.0].id.clone()
+        })
+        .collect()
+}
+
+fn main() {
+    let (mut accounts, mut seed) = (20_000usize, 7u64);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--accounts" => accounts = args.next().unwrap().parse().unwrap(),
+            "--seed" => seed = args.next().unwrap().parse().unwrap(),
+            _ => {}
+        }
+    }
+    let dir = workspace().join(format!("target/bench-data/policies-{accounts}-{seed}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
+        .current_dir(workspace())
+        .args([
+            "-q",
+            "demo",
+            "--accounts",
+            &accounts.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalog = TreatmentCatalog::load(&TreatmentCatalog::path_in(&dir)).unwrap();
+    let decisions = read(&dir.join("decisions.parquet"));
+    let ids = strs(&decisions, "account_id");
+    let propensity: Vec<f64> = decisions
+        .column("p_pay")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+
+    let truth = read(&dir.join("truth/treatment_effects.parquet"));
+    let mut eligible: HashMap<String, Vec<usize>> = HashMap::new();
+    let (t_ids, t_treat) = (strs(&truth, "account_id"), strs(&truth, "treatment_id"));
+    let t_ok = truth.column("eligible").unwrap().bool().unwrap().clone();
+    for i in 0..truth.height() {
+        if t_ok.get(i) == Some(true)
+            && let Some(k) = catalog.position(&t_treat[i])
+        {
+            eligible.entry(t_ids[i].clone()).or_default().push(k);
+        }
+    }
+    let no_contact = catalog
+        .treatments
+        .iter()
+        .position(|t| t.offer == Offer::NoContact)
+        .unwrap();
+    let cheapest = |id: &str| -> usize {
+        eligible
+            .get(id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&k| k != no_contact)
+            .min_by(|&a, &b| {
+                catalog.treatments[a]
+                    .unit_cost
+                    .total_cmp(&catalog.treatments[b].unit_cost)
+                    .then(a.cmp(&b))
+            })
+            .unwrap_or(no_contact)
+    };
+    let name = |k: usize| catalog.treatments[k].id.clone();
+
+    let recoup_choice = strs(&decisions, "treatment");
+    let top_ranked = strs(&decisions, "top_ranked");
+    let contacted = recoup_choice
+        .iter()
+        .filter(|t| **t != name(no_contact))
+        .count();
+    let mut by_propensity: Vec<usize> = (0..ids.len()).collect();
+    by_propensity.sort_by(|&a, &b| propensity[b].total_cmp(&propensity[a]).then(a.cmp(&b)));
+    let mut first = vec![name(no_contact); ids.len()];
+    for &r in by_propensity.iter().take(contacted) {
+        first[r] = name(cheapest(&ids[r]));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let random: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let options = eligible
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| vec![no_contact]);
+            name(options[rng.random_range(0..options.len())])
+        })
+        .collect();
+    let mut uplift_choices = Vec::new();
+    for learner in [recoup_uplift::Learner::T, recoup_uplift::Learner::Dr] {
+        uplift_choices.push((
+            learner,
+            uplift_policy(&dir, &catalog, &ids, &eligible, learner),
+        ));
+    }
+    let mut strategies: Vec<(String, Vec<String>)> = vec![
+        (
+            "recoup ranked, under the call and SMS capacity",
+            recoup_choice,
+        ),
+        (
+            "recoup ranked, top choices without capacity limits",
+            top_ranked,
+        ),
+        (
+            "cheapest eligible contact for everyone",
+            ids.iter().map(|id| name(cheapest(id))).collect(),
+        ),
+        (
+            "highest propensity first (as many contacts as recoup)",
+            first,
+        ),
+        ("random eligible treatment", random),
+    ]
+    .into_iter()
+    .map(|(l, c)| (l.to_owned(), c))
+    .collect();
+    for (learner, choice) in uplift_choices {
+        strategies.push((
+            format!(
+                "recoup uplift, {}-learner on the amount paid (logged propensities)",
+                learner.name().to_uppercase()
+            ),
+            choice,
+        ));
+    }
+
+    println!(
+        "Simulated portfolio: {accounts} accounts, seed {seed}; {} accounts in collections at the export decided. Values: expected amount collected in 30 days net of contact costs, by the ground truth.\n",
+        ids.len()
+    );
+    println!(
+        "| strategy | contacts | net value | vs no contact | share of the oracle's gain | regret vs oracle |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let mut reference = None;
+    for (label, choice) in &strategies {
+        let file = dir.join("strategy.parquet");
+        write_decisions(&file, &ids, choice);
+        let v = TruthSummary::value_of_decisions(&dir, &catalog, &file).unwrap();
+        let gain = v.net_oracle - v.net_no_contact;
+        let contacts = choice.iter().filter(|t| **t != name(no_contact)).count();
+        println!(
+            "| {label} | {contacts} | {:.0} | {:+.1}% | {:.1}% | {:.0} |",
+            v.net_policy,
+            100.0 * (v.net_policy - v.net_no_contact) / v.net_no_contact.abs().max(1e-9),
+            100.0 * (v.net_policy - v.net_no_contact) / gain.max(1e-9),
+            v.net_oracle - v.net_policy,
+        );
+        reference.get_or_insert(v);
+    }
+    let v = reference.unwrap();
+    let gain = v.net_oracle - v.net_no_contact;
+    for (label, value) in [
+        (
+            "oracle: each account's best eligible treatment",
+            v.net_oracle,
+        ),
+        ("the best single treatment for everyone", v.net_best_single),
+        ("nobody contacted", v.net_no_contact),
+    ] {
+        println!(
+            "| {label} | - | {value:.0} | {:+.1}% | {:.1}% | {:.0} |",
+            100.0 * (value - v.net_no_contact) / v.net_no_contact.abs().max(1e-9),
+            100.0 * (value - v.net_no_contact) / gain.max(1e-9),
+            v.net_oracle - value,
+        );
+    }
+}
