@@ -8,46 +8,59 @@ use crate::run::{Metrics, RunConfig, RunMetrics};
 const GBDT_COLOR: RGBColor = RGBColor(31, 119, 180);
 const CARD_COLOR: RGBColor = RGBColor(255, 127, 14);
 
-type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+/// A named line of a chart: (name, colour, points).
+pub type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
 
-/// A line chart on [0, 1] x [0, 1] with a dashed reference line, as an SVG string.
-fn unit_chart(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series<'_>],
-    reference: &[(f64, f64)],
-) -> String {
+/// What a line chart shows.
+#[derive(Debug)]
+pub struct LineChart<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub x_range: std::ops::Range<f64>,
+    pub y_range: std::ops::Range<f64>,
+    pub series: &'a [Series<'a>],
+    /// A thin grey reference line (the random model, the diagonal).
+    pub reference: &'a [(f64, f64)],
+    /// Whether each point gets a marker.
+    pub markers: bool,
+}
+
+/// A line chart as an SVG string (460 x 360), drawn with plotters; a chart that
+/// cannot be drawn is logged and left empty.
+pub fn line_chart(c: &LineChart<'_>) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (460, 360)).into_drawing_area();
         let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
             root.fill(&WHITE)?;
             let mut chart = ChartBuilder::on(&root)
-                .caption(title, ("sans-serif", 18))
+                .caption(c.title, ("sans-serif", 18))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(50)
-                .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+                .build_cartesian_2d(c.x_range.clone(), c.y_range.clone())?;
             chart
                 .configure_mesh()
-                .x_desc(x_label)
-                .y_desc(y_label)
+                .x_desc(c.x_label)
+                .y_desc(c.y_label)
                 .light_line_style(WHITE)
                 .draw()?;
             chart.draw_series(LineSeries::new(
-                reference.iter().copied(),
+                c.reference.iter().copied(),
                 ShapeStyle::from(&BLACK.mix(0.4)).stroke_width(1),
             ))?;
-            for (name, color, points) in series {
-                let c = *color;
+            for (name, color, points) in c.series {
+                let col = *color;
                 chart
-                    .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
+                    .draw_series(LineSeries::new(points.iter().copied(), col.stroke_width(2)))?
                     .label(*name)
                     .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                        PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2))
                     });
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, c.filled())))?;
+                if c.markers {
+                    chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, col.filled())))?;
+                }
             }
             chart
                 .configure_series_labels()
@@ -59,10 +72,30 @@ fn unit_chart(
             Ok(())
         };
         if let Err(e) = draw() {
-            tracing::warn!("chart `{title}` could not be drawn: {e}");
+            tracing::warn!("chart `{}` could not be drawn: {e}", c.title);
         }
     }
     svg
+}
+
+/// A line chart on [0, 1] x [0, 1] with a dashed reference line, as an SVG string.
+fn unit_chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+    reference: &[(f64, f64)],
+) -> String {
+    line_chart(&LineChart {
+        title,
+        x_label,
+        y_label,
+        x_range: 0.0..1.0,
+        y_range: 0.0..1.0,
+        series,
+        reference,
+        markers: true,
+    })
 }
 
 /// Horizontal bars of the largest feature importances (share of total gain).

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use plotters::prelude::*;
+use plotters::style::RGBColor;
+use recoup_train::report::{LineChart, Series, line_chart};
 
 use crate::evaluate::EvaluationReport;
 use crate::policy::PolicyValue;
@@ -23,72 +24,44 @@ fn escape(s: &str) -> String {
 
 /// Qini curves of one arm for every learner, with the random line.
 fn qini_chart(report: &EvaluationReport, arm: usize) -> String {
-    let series: Vec<(String, Vec<(f64, f64)>)> = report
+    let names: Vec<String> = report
         .learners
         .iter()
-        .map(|l| {
+        .map(|l| format!("{}-learner", l.learner.name().to_uppercase()))
+        .collect();
+    let series: Vec<Series<'_>> = report
+        .learners
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (l, name))| {
             (
-                format!("{}-learner", l.learner.name().to_uppercase()),
+                name.as_str(),
+                COLORS[i % COLORS.len()],
                 l.arms[arm].qini_curve.clone(),
             )
         })
         .collect();
     let (lo, hi) = series
         .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.1))
+        .flat_map(|s| s.2.iter().map(|q| q.1))
         .fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
     let pad = ((hi - lo) * 0.05).max(1e-6);
     let end = series
         .first()
-        .and_then(|s| s.1.last().copied())
+        .and_then(|s| s.2.last().copied())
         .unwrap_or((1.0, 0.0));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (520, 380)).into_drawing_area();
-        let draw = || -> Result<(), Box<dyn std::error::Error + '_>> {
-            root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(
-                    format!("Qini: {} vs {}", report.arms[arm + 1], report.arms[0]),
-                    ("sans-serif", 17),
-                )
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(0f64..1f64, (lo - pad)..(hi + pad))?;
-            chart
-                .configure_mesh()
-                .x_desc("share of rows targeted, by predicted uplift")
-                .y_desc("incremental outcomes per treated row")
-                .light_line_style(WHITE)
-                .draw()?;
-            chart.draw_series(LineSeries::new(
-                [(0.0, 0.0), end],
-                ShapeStyle::from(&BLACK.mix(0.4)).stroke_width(1),
-            ))?;
-            for (i, (name, points)) in series.iter().enumerate() {
-                let c = COLORS[i % COLORS.len()];
-                chart
-                    .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .draw()?;
-            root.present()?;
-            Ok(())
-        };
-        if let Err(e) = draw() {
-            tracing::warn!("the Qini chart could not be drawn: {e}");
-        }
-    }
-    svg
+    let title = format!("Qini: {} vs {}", report.arms[arm + 1], report.arms[0]);
+    line_chart(&LineChart {
+        title: &title,
+        x_label: "share of rows targeted, by predicted uplift",
+        y_label: "incremental outcomes per treated row",
+        x_range: 0.0..1.0,
+        y_range: (lo - pad)..(hi + pad),
+        series: &series,
+        reference: &[(0.0, 0.0), end],
+        markers: false,
+    })
 }
 
 fn value_cells(v: &PolicyValue) -> String {
