@@ -63,6 +63,10 @@ struct EvaluateArgs {
     leaves: usize,
     #[arg(long, default_value_t = 50)]
     min_data_in_leaf: usize,
+    /// An arm's cost in outcome units (repeatable, ARM=COST; others cost 0): the policy
+    /// picks an arm only if its predicted effect exceeds its cost over the control's.
+    #[arg(long = "cost", value_name = "ARM=COST")]
+    costs: Vec<String>,
     /// Share of each arm's rows held out for the metrics.
     #[arg(long, default_value_t = 0.5)]
     test_fraction: f64,
@@ -92,6 +96,26 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
         propensity: a.propensity.clone(),
         extra_outcomes: Vec::new(),
     })?;
+    let mut costs = vec![0.0; loaded.data.arms.len()];
+    for c in &a.costs {
+        let (arm, value) = c
+            .split_once('=')
+            .with_context(|| format!("--cost {c}: expected ARM=COST"))?;
+        let k = loaded
+            .data
+            .arms
+            .iter()
+            .position(|x| x == arm)
+            .with_context(|| {
+                format!(
+                    "--cost {c}: no arm `{arm}`; the arms are {}",
+                    loaded.data.arms.join(", ")
+                )
+            })?;
+        costs[k] = value
+            .parse()
+            .with_context(|| format!("--cost {c}: `{value}` is not a number"))?;
+    }
     let defaults = UpliftParams::default();
     let settings = EvaluationSettings {
         learners: a.learners.clone(),
@@ -108,6 +132,7 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
             ..defaults
         },
         test_fraction: a.test_fraction,
+        costs,
     };
     let report = recoup_uplift::evaluate_learners(&loaded.data, &settings)?;
     if let Some(path) = &a.report {

@@ -85,6 +85,18 @@ fn evaluate_finds_the_arm_that_helps_and_writes_a_report() {
         text(&o.stdout)
     );
 
+    // A cost above the largest effect (0.4) stops the policy from mailing anyone.
+    let o = args(&["--cost", "mail=0.9", "--learner", "t", "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["learners"][0]["policy_mix"][2], 0.0);
+    let o = args(&["--cost", "post=1"]);
+    assert!(
+        text(&o.stderr).contains("no arm `post`"),
+        "{}",
+        text(&o.stderr)
+    );
+
     let o = recoup(&[
         "uplift",
         "evaluate",

@@ -25,6 +25,9 @@ pub struct EvaluationSettings {
     pub params: UpliftParams,
     /// Share of each arm's rows held out for the metrics.
     pub test_fraction: f64,
+    /// Each arm's cost in outcome units (the control first; empty: no costs), subtracted from
+    /// its effect when the policy picks an arm.
+    pub costs: Vec<f64>,
 }
 
 impl EvaluationSettings {
@@ -36,6 +39,9 @@ impl EvaluationSettings {
                 "a share in (0, 1)",
             )
             .into());
+        }
+        if let Some(c) = self.costs.iter().find(|c| !c.is_finite()) {
+            return Err(recoup_core::InvalidSetting::new("costs", c, "finite numbers").into());
         }
         if self.learners.is_empty() {
             return Err(recoup_core::InvalidSetting::new(
@@ -122,6 +128,18 @@ pub fn evaluate_learners(
 ) -> Result<EvaluationReport, UpliftError> {
     settings.check()?;
     settings.params.check(data)?;
+    let costs = if settings.costs.is_empty() {
+        vec![0.0; data.arms.len()]
+    } else if settings.costs.len() == data.arms.len() {
+        settings.costs.clone()
+    } else {
+        return Err(UpliftError::Invalid(format!(
+            "{} costs for {} arms ({})",
+            settings.costs.len(),
+            data.arms.len(),
+            data.arms.join(", ")
+        )));
+    };
     let (train_rows, test_rows) = split_by_arm(data, settings.test_fraction, settings.params.seed);
     let (train, test) = (data.take(&train_rows), data.take(&test_rows));
     train.check_arms()?;
@@ -166,7 +184,7 @@ pub fn evaluate_learners(
             });
         }
         let outcomes = model.predict_outcomes(&test.features);
-        let policy = best_arm(&effects, &vec![0.0; data.arms.len()]);
+        let policy = best_arm(&effects, &costs);
         let value = evaluate(&policy, logged, &outcomes);
         let n = policy.len() as f64;
         let policy_mix = (0..data.arms.len())
