@@ -16,6 +16,9 @@
 //!   propensity to pay, get their cheapest eligible contact; the rest get none.
 //! - random: a uniform choice among each account's eligible treatments, no contact included
 //!   (seeded).
+//! - `recoup score` with a DR-learner uplift model as its pay model (`recoup uplift train` on the
+//!   contact table with the logged propensities, outcome paid_in_window, without the
+//!   contact-instant features), under the demo's capacity and without it.
 //! - recoup uplift (T- and DR-learner): fitted on the contact table with the logging policy's
 //!   propensities and the amount paid in the window as the outcome, without the
 //!   contact-instant features. Applied to the accounts' snapshot rows at the export, they give
@@ -272,6 +275,77 @@ fn main() {
             name(options[rng.random_range(0..options.len())])
         })
         .collect();
+    // recoup score with an uplift pay model, under the demo's capacity.
+    let recoup = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_recoup"))
+            .current_dir(workspace())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let mut train = vec![
+        "-q".to_owned(),
+        "uplift".into(),
+        "train".into(),
+        "--table".into(),
+        s(&dir.join("contact_features.parquet")),
+        "--treatment".into(),
+        "treatment_id".into(),
+        "--control".into(),
+        "no_contact".into(),
+        "--outcome".into(),
+        "paid_in_window".into(),
+        "--propensity".into(),
+        "propensity".into(),
+        "--name".into(),
+        "pay_uplift".into(),
+        "--models".into(),
+        s(&dir.join("models")),
+        "--seed".into(),
+        seed.to_string(),
+    ];
+    for c in CONTACT_INSTANT {
+        train.extend(["--drop".to_owned(), c.to_owned()]);
+    }
+    recoup(&train.iter().map(String::as_str).collect::<Vec<_>>());
+    let uplift_decisions = dir.join("decisions-uplift.parquet");
+    let (call, sms) = ((4 * (ids.len() / 20)).max(1), (ids.len() / 10).max(1));
+    recoup(&[
+        "-q",
+        "score",
+        "--features",
+        &s(&dir.join("features.parquet")),
+        "--raw",
+        &s(&dir),
+        "--propensity",
+        &s(&dir.join("models/propensity_to_pay")),
+        "--pay",
+        &s(&dir.join("models/pay_uplift")),
+        "--response",
+        &s(&dir.join("models/channel_response")),
+        "--capacity",
+        &format!("call={call}"),
+        "--usage",
+        "call=4",
+        "--capacity",
+        &format!("sms={sms}"),
+        "--reasons",
+        "0",
+        "--out",
+        &s(&uplift_decisions),
+    ]);
+    let with_uplift = read(&uplift_decisions);
+    assert_eq!(
+        strs(&with_uplift, "account_id"),
+        ids,
+        "the same accounts in the same order"
+    );
     let mut uplift_choices = Vec::new();
     for learner in [recoup_uplift::Learner::T, recoup_uplift::Learner::Dr] {
         uplift_choices.push((
@@ -297,6 +371,14 @@ fn main() {
             first,
         ),
         ("random eligible treatment", random),
+        (
+            "recoup score, DR-learner uplift as the pay model, under the capacity",
+            strs(&with_uplift, "treatment"),
+        ),
+        (
+            "recoup score, DR-learner uplift as the pay model, top choices",
+            strs(&with_uplift, "top_ranked"),
+        ),
     ]
     .into_iter()
     .map(|(l, c)| (l.to_owned(), c))

@@ -19,19 +19,12 @@ pub struct UpliftArgs {
 #[derive(Debug, Subcommand)]
 enum UpliftCommand {
     Evaluate(EvaluateArgs),
+    Train(TrainArgs),
 }
 
-/// Fit uplift learners (T, X, DR on recoup's trees) on part of a table and measure them on
-/// the rest: per treatment arm vs the control, uplift at 10/20/30%, the Qini coefficient and
-/// AUUC; and the value (IPS, SNIPS, DR) of giving each row the arm with the largest predicted
-/// effect, beside giving everyone one arm.
-///
-/// Any flat CSV or parquet table works: a treatment column, a 0/1 outcome, features (text
-/// columns categorical). A table of `recoup features` drops its keys and other labels itself;
-/// for its contact table use `--treatment treatment_id --control no_contact --propensity
-/// propensity`.
+/// The table an uplift model learns from.
 #[derive(Debug, Args)]
-struct EvaluateArgs {
+struct TableArgs {
     /// The table (.csv or .parquet).
     #[arg(long)]
     table: PathBuf,
@@ -51,9 +44,25 @@ struct EvaluateArgs {
     /// without it each arm's share of the rows is used (a randomised trial).
     #[arg(long)]
     propensity: Option<String>,
-    /// Learners to fit (repeatable): t, x, dr.
-    #[arg(long = "learner", default_values = ["t", "x", "dr"])]
-    learners: Vec<Learner>,
+}
+
+impl TableArgs {
+    fn load(&self) -> Result<recoup_uplift::LoadedUplift> {
+        Ok(recoup_uplift::load_uplift_table(&UpliftTableSpec {
+            path: self.table.clone(),
+            treatment: self.treatment.clone(),
+            control: self.control.clone(),
+            outcome: self.outcome.clone(),
+            drop: self.drop.clone(),
+            propensity: self.propensity.clone(),
+            extra_outcomes: Vec::new(),
+        })?)
+    }
+}
+
+/// The trees of every outcome and effect model.
+#[derive(Debug, Args)]
+struct TreeArgs {
     /// Trees per outcome or effect model.
     #[arg(long, default_value_t = 100)]
     trees: usize,
@@ -63,6 +72,73 @@ struct EvaluateArgs {
     leaves: usize,
     #[arg(long, default_value_t = 50)]
     min_data_in_leaf: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl TreeArgs {
+    fn params(&self, learner: Learner) -> UpliftParams {
+        let defaults = UpliftParams::default();
+        UpliftParams {
+            learner,
+            gbdt: recoup_train::GbdtParams {
+                n_trees: self.trees,
+                learning_rate: self.learning_rate,
+                num_leaves: self.leaves,
+                min_data_in_leaf: self.min_data_in_leaf,
+                seed: self.seed,
+                ..defaults.gbdt.clone()
+            },
+            seed: self.seed,
+            ..defaults
+        }
+    }
+}
+
+/// Fit an uplift learner on a whole table and save it as the next version of
+/// models/NAME/ (uplift.json, with the run's settings), for `recoup score --pay`.
+///
+/// The scorer then takes p(pay | treatment) as the model's outcome under the control plus the
+/// treatment's effect, each catalog treatment matched to its arm by id. Train it on the
+/// feature stage's contact table: `--treatment treatment_id --control no_contact --outcome
+/// paid_in_window --propensity propensity`, dropping the contact-instant features (a
+/// decision has no contact yet). Features must be numeric. Measure it first with `recoup
+/// uplift evaluate`.
+#[derive(Debug, Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    #[command(flatten)]
+    trees: TreeArgs,
+    /// The learner: t, x or dr.
+    #[arg(long, default_value = "dr")]
+    learner: Learner,
+    /// Model name (the folder under --models).
+    #[arg(long)]
+    name: String,
+    /// Registry folder.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+}
+
+/// Fit uplift learners (T, X, DR on recoup's trees) on part of a table and measure them on
+/// the rest: per treatment arm vs the control, uplift at 10/20/30%, the Qini coefficient and
+/// AUUC; and the value (IPS, SNIPS, DR) of giving each row the arm with the largest predicted
+/// effect, beside giving everyone one arm.
+///
+/// Any flat CSV or parquet table works: a treatment column, a 0/1 outcome, features (text
+/// columns categorical). A table of `recoup features` drops its keys and other labels itself;
+/// for its contact table use `--treatment treatment_id --control no_contact --propensity
+/// propensity`.
+#[derive(Debug, Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    table: TableArgs,
+    #[command(flatten)]
+    trees: TreeArgs,
+    /// Learners to fit (repeatable): t, x, dr.
+    #[arg(long = "learner", default_values = ["t", "x", "dr"])]
+    learners: Vec<Learner>,
     /// An arm's cost in outcome units (repeatable, ARM=COST; others cost 0): the policy
     /// picks an arm only if its predicted effect exceeds its cost over the control's.
     #[arg(long = "cost", value_name = "ARM=COST")]
@@ -70,8 +146,6 @@ struct EvaluateArgs {
     /// Share of each arm's rows held out for the metrics.
     #[arg(long, default_value_t = 0.5)]
     test_fraction: f64,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Write the evaluation as an HTML page with Qini charts.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -83,19 +157,12 @@ struct EvaluateArgs {
 pub fn uplift(args: UpliftArgs) -> Result<ExitCode> {
     match args.command {
         UpliftCommand::Evaluate(a) => evaluate(a),
+        UpliftCommand::Train(a) => train(a),
     }
 }
 
 fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
-    let loaded = recoup_uplift::load_uplift_table(&UpliftTableSpec {
-        path: a.table.clone(),
-        treatment: a.treatment.clone(),
-        control: a.control.clone(),
-        outcome: a.outcome.clone(),
-        drop: a.drop.clone(),
-        propensity: a.propensity.clone(),
-        extra_outcomes: Vec::new(),
-    })?;
+    let loaded = a.table.load()?;
     let mut costs = vec![0.0; loaded.data.arms.len()];
     for c in &a.costs {
         let (arm, value) = c
@@ -116,21 +183,9 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
             .parse()
             .with_context(|| format!("--cost {c}: `{value}` is not a number"))?;
     }
-    let defaults = UpliftParams::default();
     let settings = EvaluationSettings {
         learners: a.learners.clone(),
-        params: UpliftParams {
-            gbdt: recoup_train::GbdtParams {
-                n_trees: a.trees,
-                learning_rate: a.learning_rate,
-                num_leaves: a.leaves,
-                min_data_in_leaf: a.min_data_in_leaf,
-                seed: a.seed,
-                ..defaults.gbdt.clone()
-            },
-            seed: a.seed,
-            ..defaults
-        },
+        params: a.trees.params(Learner::T),
         test_fraction: a.test_fraction,
         costs,
     };
@@ -138,9 +193,9 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
     if let Some(path) = &a.report {
         let title = format!(
             "Uplift of `{}` on `{}`: {}",
-            a.treatment,
-            a.outcome,
-            a.table.display()
+            a.table.treatment,
+            a.table.outcome,
+            a.table.table.display()
         );
         recoup_core::write_atomic(
             path,
@@ -184,7 +239,7 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
     }
     emit(format_args!(
         "\nmean {} per test row (IPS ± s.e. | SNIPS | DR):\n",
-        a.outcome
+        a.table.outcome
     ));
     let line = |name: String, v: &recoup_uplift::PolicyValue| {
         emit(format_args!(
@@ -201,5 +256,56 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
     for (arm, v) in &report.single_arm {
         line(format!("everyone: {arm}"), v);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train(a: TrainArgs) -> Result<ExitCode> {
+    let loaded = a.table.load()?;
+    let params = a.trees.params(a.learner);
+    let model = recoup_uplift::fit(&params, &loaded.data)?;
+    let bytes = std::fs::read(&a.table.table)
+        .with_context(|| format!("reading {}", a.table.table.display()))?;
+    let fingerprint = blake3::hash(&bytes).to_hex()[..32].to_owned();
+    let file = model.to_model_file(
+        &loaded.data.features,
+        &recoup_uplift::ModelFileInfo {
+            outcome: &a.table.outcome,
+            treatment_column: &a.table.treatment,
+            dtypes: &loaded.dtypes,
+            training_fingerprint: fingerprint,
+            seed: a.trees.seed,
+        },
+    )?;
+    let run = serde_json::json!({
+        "table": a.table.table,
+        "treatment": a.table.treatment,
+        "control": a.table.control,
+        "outcome": a.table.outcome,
+        "drop": a.table.drop,
+        "propensity": a.table.propensity,
+        "params": params,
+    });
+    let dir = recoup_uplift::save_version(
+        &a.models,
+        &a.name,
+        &file,
+        &[("run.json", serde_json::to_vec_pretty(&run)?)],
+    )?;
+    let counts = loaded.data.counts();
+    emit(format_args!(
+        "wrote {}: {}-learner of `{}` on {} rows, arms {}\n",
+        dir.join("uplift.json").display(),
+        a.learner.name(),
+        a.table.outcome,
+        loaded.data.arm.len(),
+        loaded
+            .data
+            .arms
+            .iter()
+            .zip(counts)
+            .map(|(arm, n)| format!("{arm} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     Ok(ExitCode::SUCCESS)
 }

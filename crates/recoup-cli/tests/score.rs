@@ -531,3 +531,72 @@ fn onnx_exports_score_and_decide_as_the_native_models() {
     );
     assert!(diff.max_abs_diff.iter().all(|d| *d <= 1e-9), "{diff:?}");
 }
+
+#[test]
+fn an_uplift_model_can_be_the_pay_model() {
+    let dir = portfolio();
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let mut args = vec![
+        "-q",
+        "uplift",
+        "train",
+        "--table",
+        s(&dir.join("contacts.parquet")).as_ref(),
+        "--treatment",
+        "treatment_id",
+        "--control",
+        "no_contact",
+        "--outcome",
+        "paid_in_window",
+        "--propensity",
+        "propensity",
+        "--learner",
+        "t",
+        "--trees",
+        "20",
+        "--name",
+        "pay_uplift",
+        "--models",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<String>>();
+    args.push(s(&models).to_owned());
+    for c in CONTACT_INSTANT {
+        args.extend(["--drop".to_owned(), c.to_owned()]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = recoup(&refs);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let uplift = models.join("pay_uplift");
+    assert!(uplift.join("v1/uplift.json").is_file() && uplift.join("v1/run.json").is_file());
+
+    let out = tmp.path().join("d.parquet");
+    let o = score(&out, &["--pay", s(&uplift), "--reasons", "0"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let d = read(&out);
+    assert!(d.height() > 50);
+    let p: Vec<f64> = d
+        .column("p_pay_treatment")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert!(p.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(
+        strs(&d, "pay_model")[0].starts_with("pay_uplift@v1"),
+        "{:?}",
+        strs(&d, "pay_model")[0]
+    );
+
+    // It predicts effects, not a probability: it cannot be the propensity model.
+    let o = score(&out, &["--propensity", s(&uplift)]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("uplift model"),
+        "{}",
+        text(&o.stderr)
+    );
+}

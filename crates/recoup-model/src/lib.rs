@@ -10,6 +10,7 @@ pub mod lightgbm;
 pub mod linear;
 pub mod registry;
 pub mod tree;
+pub mod uplift;
 
 pub use artifact::{
     FeatureColumn, Header, ModelBody, ModelError, ModelFile, ModelKind, ModelSchema, Scorer,

@@ -92,6 +92,10 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// A version folder's main file: a model (`recoup train`) or an uplift model (`recoup uplift
+/// train`).
+const MAIN_FILES: [&str; 2] = ["model.json", "uplift.json"];
+
 /// The model file a path names, and its label: a file as it is (`name@version` for a
 /// registry's `model.json`, else the file name), a version folder's `model.json`, or a model
 /// folder's latest version (its `latest` file).
@@ -104,7 +108,13 @@ pub fn locate(path: &Path) -> Result<(PathBuf, String), ModelError> {
         // A version folder's model.json is `name@version`; its other files (the scorecard,
         // the ONNX exports) `name@version/file`.
         let label = match path.parent() {
-            Some(v) if path.file_name().is_some_and(|f| f == "model.json") => registry_label(v),
+            Some(v)
+                if path
+                    .file_name()
+                    .is_some_and(|f| f == "model.json" || f == "uplift.json") =>
+            {
+                registry_label(v)
+            }
             Some(v) if v.join("model.json").is_file() => {
                 format!("{}/{}", registry_label(v), name_of(path))
             }
@@ -112,11 +122,18 @@ pub fn locate(path: &Path) -> Result<(PathBuf, String), ModelError> {
         };
         return Ok((path.to_path_buf(), label));
     }
-    if path.join("model.json").is_file() {
-        return Ok((path.join("model.json"), registry_label(path)));
+    for main in MAIN_FILES {
+        if path.join(main).is_file() {
+            return Ok((path.join(main), registry_label(path)));
+        }
     }
     if let Some(version) = latest_of(path)? {
-        let file = path.join(&version).join("model.json");
+        let folder = path.join(&version);
+        let file = MAIN_FILES
+            .iter()
+            .map(|m| folder.join(m))
+            .find(|f| f.is_file())
+            .unwrap_or_else(|| folder.join("model.json"));
         if !file.is_file() {
             return Err(not_found(
                 &file,

@@ -432,7 +432,41 @@ pub fn score(
     let prop_map = FeatureMap::new(models.propensity, &schema, features, None)?;
     let pay_map = FeatureMap::new(models.pay, &schema, features, Some(catalog))?;
     let resp_map = FeatureMap::new(models.response, &schema, features, Some(catalog))?;
-    if !pay_map.uses_candidate() {
+    // An uplift pay model gives p(pay | treatment) = baseline + the treatment's effect; each
+    // catalog treatment is matched to its arm by id (a treatment without an arm gets none).
+    let uplift_arm: Option<Vec<Option<usize>>> = match models.pay.uplift_arms() {
+        Some((_, false)) => {
+            return Err(ScoreError::ModelInput {
+                model: models.pay.path.clone(),
+                message: "this uplift model predicts a real-valued outcome; the pay model must \
+                          predict the probability of a payment (train it on paid_in_window)"
+                    .into(),
+            });
+        }
+        Some((arms, true)) => {
+            let map: Vec<Option<usize>> = catalog
+                .treatments
+                .iter()
+                .map(|t| arms.iter().position(|a| *a == t.id))
+                .collect();
+            let missing: Vec<&str> = catalog
+                .treatments
+                .iter()
+                .zip(&map)
+                .filter(|(_, a)| a.is_none())
+                .map(|(t, _)| t.id.as_str())
+                .collect();
+            if !missing.is_empty() {
+                tracing::warn!(
+                    "the uplift pay model has no arm for {}: scored with no effect",
+                    missing.join(", ")
+                );
+            }
+            Some(map)
+        }
+        None => None,
+    };
+    if uplift_arm.is_none() && !pay_map.uses_candidate() {
         return Err(ScoreError::ModelInput {
             model: models.pay.path.clone(),
             message: "the pay model reads neither `treatment_id` nor `channel`: it cannot tell treatments apart".into(),
@@ -528,7 +562,21 @@ pub fn score(
         let mut p_now = vec![0.0; m];
         models.propensity.predict_proba(&xp, &mut p_now)?;
         let mut p_pay = vec![0.0; m * nt];
-        models.pay.predict_proba(&fill(&pay_map, nt), &mut p_pay)?;
+        match &uplift_arm {
+            Some(arm_of) => {
+                let (baseline, effects) = models.pay.predict_uplift(&fill(&pay_map, 1))?;
+                for (k, chunk) in p_pay.chunks_mut(nt).enumerate() {
+                    for (p, arm) in chunk.iter_mut().zip(arm_of) {
+                        let effect = match arm {
+                            Some(a) if *a > 0 => effects[a - 1][k],
+                            _ => 0.0,
+                        };
+                        *p = (baseline[k] + effect).clamp(0.0, 1.0);
+                    }
+                }
+            }
+            None => models.pay.predict_proba(&fill(&pay_map, nt), &mut p_pay)?,
+        }
         let mut p_resp = vec![0.0; m * nt];
         models
             .response

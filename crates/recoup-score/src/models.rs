@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use recoup_model::uplift::UpliftModelFile;
 use recoup_model::{FeatureColumn, ModelBody, ModelFile, Scorer};
 
 use crate::error::ScoreError;
@@ -40,6 +41,65 @@ enum Engine {
         compiled: Option<CompiledTrees>,
     },
     Onnx(OnnxModel),
+    Uplift(Box<UpliftEngine>),
+}
+
+/// An uplift model with each term's trees compiled.
+#[derive(Debug)]
+struct UpliftEngine {
+    file: UpliftModelFile,
+    baseline: Vec<CompiledTrees>,
+    effects: Vec<Vec<CompiledTrees>>,
+}
+
+impl UpliftEngine {
+    fn new(file: UpliftModelFile, path: &Path) -> Result<Self, ScoreError> {
+        let compile =
+            |terms: &[recoup_model::uplift::Term]| -> Result<Vec<CompiledTrees>, ScoreError> {
+                terms
+                    .iter()
+                    .map(|t| {
+                        CompiledTrees::new(&t.trees).map_err(|message| ScoreError::ModelInput {
+                            model: path.to_path_buf(),
+                            message,
+                        })
+                    })
+                    .collect()
+            };
+        let baseline = compile(&file.body.baseline)?;
+        let effects = file
+            .body
+            .effects
+            .iter()
+            .map(|e| compile(e))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            file,
+            baseline,
+            effects,
+        })
+    }
+
+    /// `sum of weight * link(raw)` of `terms` for every row, into `out`.
+    fn sum(
+        terms: &[recoup_model::uplift::Term],
+        compiled: &[CompiledTrees],
+        rows: &[f64],
+        out: &mut [f64],
+    ) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let mut raw = vec![0.0; out.len()];
+        for (t, c) in terms.iter().zip(compiled) {
+            c.predict_raw(rows, &mut raw);
+            for (o, r) in out.iter_mut().zip(&raw) {
+                *o += t.weight
+                    * match t.link {
+                        recoup_model::uplift::Link::Identity => *r,
+                        recoup_model::uplift::Link::Sigmoid => recoup_model::sigmoid(*r),
+                    };
+            }
+        }
+    }
 }
 
 /// The feature schema a recoup export puts in its metadata (`recoup.schema`, JSON columns with
@@ -80,6 +140,18 @@ impl ScoringModel {
         let (file, label) = recoup_model::registry::locate(path)?;
         if file.extension().is_some_and(|e| e == "onnx") {
             return Self::load_onnx(&file, label);
+        }
+        let bytes = std::fs::read(&file).map_err(|e| recoup_core::FileError::new(&file, e))?;
+        if UpliftModelFile::sniff(&bytes) {
+            let model = UpliftModelFile::from_bytes(&bytes, &file)?;
+            return Ok(Self {
+                path: file.clone(),
+                label,
+                hash: model.header.body_blake3.clone(),
+                target: Some(model.header.outcome.clone()),
+                columns: model.header.schema.columns.clone(),
+                engine: Engine::Uplift(Box::new(UpliftEngine::new(model, &file)?)),
+            });
         }
         let model = ModelFile::load(&file)?;
         let compiled = match &model.body.scorer {
@@ -190,6 +262,7 @@ impl ScoringModel {
         match self.engine {
             Engine::Native { .. } => "native",
             Engine::Onnx(_) => "onnx",
+            Engine::Uplift(_) => "uplift",
         }
     }
 
@@ -200,8 +273,44 @@ impl ScoringModel {
                 Scorer::Trees(t) => Some(t),
                 Scorer::Scorecard(_) => None,
             },
-            Engine::Onnx(_) => None,
+            Engine::Onnx(_) | Engine::Uplift(_) => None,
         }
+    }
+
+    /// For an uplift model: its arms (the control first) and whether it predicts a
+    /// probability.
+    pub fn uplift_arms(&self) -> Option<(&[String], bool)> {
+        match &self.engine {
+            Engine::Uplift(u) => Some((&u.file.header.arms, u.file.header.binary_outcome)),
+            _ => None,
+        }
+    }
+
+    /// For an uplift model: the outcome under the control for every row, and each treatment
+    /// arm's effect against it (`[arm - 1][row]`).
+    pub fn predict_uplift(&self, rows: &[f64]) -> Result<(Vec<f64>, Vec<Vec<f64>>), ScoreError> {
+        let Engine::Uplift(u) = &self.engine else {
+            return Err(ScoreError::ModelInput {
+                model: self.path.clone(),
+                message: "not an uplift model".into(),
+            });
+        };
+        let n = rows.len() / self.n_features().max(1);
+        let mut baseline = vec![0.0; n];
+        UpliftEngine::sum(&u.file.body.baseline, &u.baseline, rows, &mut baseline);
+        let effects = u
+            .file
+            .body
+            .effects
+            .iter()
+            .zip(&u.effects)
+            .map(|(terms, compiled)| {
+                let mut e = vec![0.0; n];
+                UpliftEngine::sum(terms, compiled, rows, &mut e);
+                e
+            })
+            .collect();
+        Ok((baseline, effects))
     }
 
     /// Calibrated probabilities of row-major `rows` (NaN = missing), in parallel.
@@ -231,6 +340,12 @@ impl ScoringModel {
                 Ok(())
             }
             Engine::Onnx(m) => Ok(m.predict_proba(rows, nf, out)?),
+            Engine::Uplift(_) => Err(ScoreError::ModelInput {
+                model: self.path.clone(),
+                message: "an uplift model predicts effects per treatment, not one probability; \
+                          use it as the pay model"
+                    .into(),
+            }),
         }
     }
 }

@@ -205,7 +205,8 @@ pub fn fingerprint(data: &Dataset) -> String {
 }
 
 /// The next free version under `models/<name>/`: `v1`, `v2`, ...
-fn next_version(model_dir: &Path) -> String {
+/// The next version folder's name under a model folder: `v1`, or one past the highest `vN`.
+pub fn next_version(model_dir: &Path) -> String {
     let last = std::fs::read_dir(model_dir)
         .into_iter()
         .flatten()

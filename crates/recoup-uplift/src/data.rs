@@ -138,6 +138,8 @@ pub struct UpliftTableSpec {
 pub struct LoadedUplift {
     pub data: UpliftData,
     pub extra_outcomes: Vec<Vec<f64>>,
+    /// Each feature's dtype, as `recoup train` names them.
+    pub dtypes: Vec<String>,
 }
 
 fn column_error(path: &Path, column: &str, message: impl ToString) -> UpliftError {
@@ -263,7 +265,7 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
             weight: None,
         },
     )?;
-    let features = loaded.data;
+    let (features, dtypes) = (loaded.data, loaded.dtypes);
     if features.n_rows() != arm.len() {
         return Err(UpliftError::Invalid(format!(
             "{}: {} rows read for {} treatment values",
@@ -282,6 +284,7 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
     Ok(LoadedUplift {
         data,
         extra_outcomes,
+        dtypes,
     })
 }
 
@@ -319,4 +322,44 @@ pub fn features_like(df: &DataFrame, like: &Dataset, file: &Path) -> Result<Data
         target: vec![0.0; n],
         weight: None,
     })
+}
+
+/// Writes `model` (and `files`, name and bytes) as the next version of `models/NAME/`: the
+/// folder is assembled under a hidden name and renamed when complete, then `latest` names it.
+/// Returns the version folder.
+pub fn save_version(
+    models: &Path,
+    name: &str,
+    model: &recoup_model::uplift::UpliftModelFile,
+    files: &[(&str, Vec<u8>)],
+) -> Result<std::path::PathBuf, UpliftError> {
+    let io = |p: &Path, e: std::io::Error| {
+        UpliftError::Model(recoup_model::ModelError::Io {
+            file: p.to_path_buf(),
+            error: e,
+        })
+    };
+    let model_dir = models.join(name);
+    std::fs::create_dir_all(&model_dir).map_err(|e| io(&model_dir, e))?;
+    let version = recoup_train::run::next_version(&model_dir);
+    let dir = model_dir.join(&version);
+    let tmp = model_dir.join(format!(".{version}.tmp-{}", std::process::id()));
+    let write = || -> Result<(), UpliftError> {
+        std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+        model.save(&tmp.join("uplift.json"))?;
+        for (file, bytes) in files {
+            recoup_model::artifact::write_atomic(&tmp.join(file), bytes)?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))?;
+        recoup_model::artifact::write_atomic(
+            &model_dir.join("latest"),
+            format!("{version}\n").as_bytes(),
+        )?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    Ok(dir)
 }

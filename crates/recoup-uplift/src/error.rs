@@ -6,6 +6,8 @@ pub enum UpliftError {
     Train(#[from] recoup_train::TrainError),
     #[error(transparent)]
     Setting(#[from] recoup_core::InvalidSetting),
+    #[error(transparent)]
+    Model(#[from] recoup_model::ModelError),
     #[error("{0}")]
     Invalid(String),
     #[error("{file}: column `{column}`: {message}")]

@@ -164,6 +164,31 @@ fn fit_model(
     } else {
         Objective::SquaredError
     };
+    let total: f64 = part.target.iter().sum();
+    if binary && (total == 0.0 || total == part.n_rows() as f64) {
+        // An arm whose rows all have the same 0/1 outcome (a small arm, a rare outcome): the
+        // trees cannot learn, so the model is that rate, smoothed away from 0 and 1.
+        let p = (total + 0.5) / (part.n_rows() as f64 + 1.0);
+        tracing::warn!(
+            "every one of {} rows has outcome {}: modelled as the constant rate {p:.4}",
+            part.n_rows(),
+            if total == 0.0 { 0 } else { 1 }
+        );
+        let nf = part.n_features();
+        let fit = FittedGbdt {
+            ensemble: recoup_model::TreeEnsemble {
+                n_features: nf,
+                base_score: (p / (1.0 - p)).ln(),
+                trees: Vec::new(),
+            },
+            category_rank: vec![None; nf],
+            valid_logloss: Vec::new(),
+            best_n_trees: 0,
+            importance_gain: vec![0.0; nf],
+            importance_splits: vec![0; nf],
+        };
+        return Ok(Model { fit, binary });
+    }
     let fit = fit_gbdt(&params_for(params, objective, seed), &part, None)?;
     Ok(Model { fit, binary })
 }
@@ -291,7 +316,108 @@ pub fn fit(params: &UpliftParams, data: &UpliftData) -> Result<FittedUplift, Upl
     })
 }
 
+/// What a saved uplift model records about its training.
+#[derive(Debug, Clone)]
+pub struct ModelFileInfo<'a> {
+    pub outcome: &'a str,
+    pub treatment_column: &'a str,
+    /// Each feature's dtype, as `recoup train` names them.
+    pub dtypes: &'a [String],
+    pub training_fingerprint: String,
+    pub seed: u64,
+}
+
 impl FittedUplift {
+    /// The model as an uplift model file for the scorer. Categorical features are refused:
+    /// each tree model orders a categorical column's levels by its own rows, so the models
+    /// would read the same column differently.
+    pub fn to_model_file(
+        &self,
+        x: &Dataset,
+        info: &ModelFileInfo<'_>,
+    ) -> Result<recoup_model::uplift::UpliftModelFile, UpliftError> {
+        use recoup_model::uplift::{
+            Link, Term, UPLIFT_FORMAT, UPLIFT_FORMAT_VERSION, UpliftBody, UpliftHeader,
+            UpliftModelFile,
+        };
+        if let Some(name) = x
+            .names
+            .iter()
+            .zip(&x.kinds)
+            .find(|(_, k)| !matches!(k, recoup_train::FeatureKind::Numeric))
+            .map(|(n, _)| n)
+        {
+            return Err(UpliftError::Invalid(format!(
+                "feature `{name}` is categorical: saved uplift models take numeric features only \
+                 (encode it as numbers, or --drop it)"
+            )));
+        }
+        if info.dtypes.len() != x.n_features() {
+            return Err(UpliftError::Invalid(format!(
+                "{} dtypes for {} features",
+                info.dtypes.len(),
+                x.n_features()
+            )));
+        }
+        let term = |m: &Model, weight: f64| Term {
+            weight,
+            link: if m.binary {
+                Link::Sigmoid
+            } else {
+                Link::Identity
+            },
+            trees: m.fit.ensemble.clone(),
+        };
+        let baseline = vec![term(&self.outcome[0], 1.0)];
+        let effects = self
+            .effect
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match e {
+                Effect::Difference => vec![
+                    term(&self.outcome[i + 1], 1.0),
+                    term(&self.outcome[0], -1.0),
+                ],
+                Effect::X {
+                    on_control,
+                    on_treated,
+                    g,
+                } => {
+                    vec![term(on_control, *g), term(on_treated, 1.0 - g)]
+                }
+                Effect::Dr(m) => vec![term(m, 1.0)],
+            })
+            .collect();
+        let schema = recoup_model::ModelSchema::new(
+            x.names
+                .iter()
+                .zip(info.dtypes)
+                .map(|(name, dtype)| recoup_model::FeatureColumn {
+                    name: name.clone(),
+                    dtype: dtype.clone(),
+                    categories: None,
+                })
+                .collect(),
+        );
+        Ok(UpliftModelFile {
+            header: UpliftHeader {
+                format: UPLIFT_FORMAT.into(),
+                format_version: UPLIFT_FORMAT_VERSION,
+                learner: self.learner.name().into(),
+                recoup_version: env!("CARGO_PKG_VERSION").into(),
+                outcome: info.outcome.into(),
+                binary_outcome: self.outcome[0].binary,
+                treatment_column: info.treatment_column.into(),
+                arms: self.arms.clone(),
+                schema,
+                training_fingerprint: info.training_fingerprint.clone(),
+                seed: info.seed,
+                body_blake3: String::new(),
+            },
+            body: UpliftBody { baseline, effects },
+        })
+    }
+
     /// Predicted outcome under every arm, `[arm][row]` (the outcome models).
     pub fn predict_outcomes(&self, x: &Dataset) -> Vec<Vec<f64>> {
         self.outcome.iter().map(|m| m.predict(x)).collect()

@@ -18,8 +18,10 @@ pub mod metrics;
 pub mod policy;
 pub mod report;
 
-pub use data::{LoadedUplift, UpliftData, UpliftTableSpec, features_like, load_uplift_table};
+pub use data::{
+    LoadedUplift, UpliftData, UpliftTableSpec, features_like, load_uplift_table, save_version,
+};
 pub use error::UpliftError;
 pub use evaluate::{EvaluationReport, EvaluationSettings, evaluate_learners};
-pub use learners::{FittedUplift, Learner, UpliftParams, fit};
+pub use learners::{FittedUplift, Learner, ModelFileInfo, UpliftParams, fit};
 pub use policy::{Logged, PolicyValue, best_arm, evaluate};

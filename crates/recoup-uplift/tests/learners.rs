@@ -162,3 +162,63 @@ fn fits_are_deterministic_and_bad_inputs_are_refused() {
             .contains("min_propensity")
     );
 }
+
+#[test]
+fn saved_models_predict_as_the_fitted_ones() {
+    let (data, _) = world(3_000, 6, true);
+    let dir = tempfile::tempdir().unwrap();
+    for learner in [Learner::T, Learner::X, Learner::Dr] {
+        let model = fit(&params(learner), &data).unwrap();
+        let file = model
+            .to_model_file(
+                &data.features,
+                &recoup_uplift::ModelFileInfo {
+                    outcome: "y",
+                    treatment_column: "arm",
+                    dtypes: &["float64".into(), "float64".into()],
+                    training_fingerprint: "f".into(),
+                    seed: 3,
+                },
+            )
+            .unwrap();
+        let saved = recoup_uplift::save_version(dir.path(), learner.name(), &file, &[]).unwrap();
+        let back = recoup_model::uplift::UpliftModelFile::load(&saved.join("uplift.json")).unwrap();
+        assert_eq!(back.header.arms, data.arms);
+        let effects = model.predict_effects(&data.features);
+        let baseline = &model.predict_outcomes(&data.features)[0];
+        let rows = data.features.row_major();
+        for r in (0..data.arm.len()).step_by(97) {
+            let row = &rows[r * 2..r * 2 + 2];
+            assert!((back.baseline(row) - baseline[r]).abs() < 1e-12);
+            for k in 1..3 {
+                assert!(
+                    (back.effect(k, row) - effects[k - 1][r]).abs() < 1e-12,
+                    "{learner:?} arm {k} row {r}"
+                );
+            }
+        }
+        // An edited body is refused.
+        let bytes = std::fs::read(saved.join("uplift.json")).unwrap();
+        let mut edited = bytes.clone();
+        let at = edited.len() - 10;
+        edited[at] = if edited[at] == b'1' { b'2' } else { b'1' };
+        assert!(
+            recoup_model::uplift::UpliftModelFile::from_bytes(&edited, std::path::Path::new("u"))
+                .is_err()
+        );
+    }
+}
+
+#[test]
+fn an_arm_with_a_constant_outcome_is_a_constant_rate() {
+    let (mut data, _) = world(2_000, 8, false);
+    for (y, a) in data.features.target.iter_mut().zip(&data.arm) {
+        if *a == 2 {
+            *y = 0.0;
+        }
+    }
+    let model = fit(&params(Learner::T), &data).unwrap();
+    let mu = model.predict_outcomes(&data.features);
+    let n2 = data.arm.iter().filter(|&&a| a == 2).count() as f64;
+    assert!(mu[2].iter().all(|&p| (p - 0.5 / (n2 + 1.0)).abs() < 1e-12));
+}
