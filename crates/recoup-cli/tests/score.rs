@@ -542,7 +542,7 @@ fn an_uplift_model_can_be_the_pay_model() {
         "uplift",
         "train",
         "--table",
-        s(&dir.join("contacts.parquet")).as_ref(),
+        s(&dir.join("contacts.parquet")),
         "--treatment",
         "treatment_id",
         "--control",
