@@ -30,9 +30,13 @@ pub enum ModelError {
     #[error("{file}: not a recoup model file ({reason})")]
     NotAModel { file: PathBuf, reason: String },
     #[error(
-        "{file}: format version {found}, this recoup reads version {FORMAT_VERSION}; retrain or use a matching recoup"
+        "{file}: format version {found}, this recoup reads version {expected}; retrain or use a matching recoup"
     )]
-    FormatVersion { file: PathBuf, found: u32 },
+    FormatVersion {
+        file: PathBuf,
+        found: u32,
+        expected: u32,
+    },
     #[error(
         "{file}: the body's checksum is {found}, the header says {expected}: the file is truncated or was modified"
     )]
@@ -237,63 +241,17 @@ impl ModelFile {
         let body = self.body_bytes();
         let mut header = self.header.clone();
         header.body_blake3 = blake3::hash(&body).to_hex().to_string();
-        let mut out = serde_json::to_vec(&header).unwrap_or_default();
-        out.push(b'\n');
-        out.extend_from_slice(&body);
-        out
+        join(&header, &body)
     }
 
     /// Parses and checks a file's bytes; `file` names it in errors.
     pub fn from_bytes(bytes: &[u8], file: &Path) -> Result<Self, ModelError> {
-        let not_a_model = |reason: String| ModelError::NotAModel {
-            file: file.to_path_buf(),
-            reason,
-        };
-        let split = bytes
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| not_a_model("no header line".into()))?;
-        let (head, body) = (&bytes[..split], &bytes[split + 1..]);
-        let loose: serde_json::Value = serde_json::from_slice(head)
-            .map_err(|e| not_a_model(format!("the header is not JSON: {e}")))?;
-        if loose.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(not_a_model(format!(
-                "no `\"format\": \"{FORMAT}\"` in the header"
-            )));
-        }
-        let version = loose
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| not_a_model("no format_version".into()))?;
-        if version != u64::from(FORMAT_VERSION) {
-            return Err(ModelError::FormatVersion {
-                file: file.to_path_buf(),
-                found: u32::try_from(version).unwrap_or(u32::MAX),
-            });
-        }
+        let (loose, body) = split_checked(bytes, file, FORMAT, FORMAT_VERSION)?;
         let header: Header = serde_json::from_value(loose).map_err(|e| ModelError::Invalid {
             file: file.to_path_buf(),
             reason: format!("header: {e}"),
         })?;
-        let schema_hash = ModelSchema::new(header.schema.columns.clone()).hash;
-        if schema_hash != header.schema.hash {
-            return Err(ModelError::Invalid {
-                file: file.to_path_buf(),
-                reason: format!(
-                    "the header's columns hash to {schema_hash}, its schema hash says {}: the \
-                     header was modified",
-                    header.schema.hash
-                ),
-            });
-        }
-        let found = blake3::hash(body).to_hex().to_string();
-        if found != header.body_blake3 {
-            return Err(ModelError::Checksum {
-                file: file.to_path_buf(),
-                expected: header.body_blake3,
-                found,
-            });
-        }
+        check_integrity(&header.schema, body, &header.body_blake3, file)?;
         let body: ModelBody = serde_json::from_slice(body).map_err(|e| ModelError::Invalid {
             file: file.to_path_buf(),
             reason: format!("body: {e}"),
@@ -327,6 +285,83 @@ impl ModelFile {
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         write_atomic(path, &self.to_bytes())
     }
+}
+
+/// A header line (serialised `header`), a newline, then `body`.
+pub(crate) fn join(header: &impl Serialize, body: &[u8]) -> Vec<u8> {
+    // Serialising plain structs and maps cannot fail.
+    let mut out = serde_json::to_vec(header).unwrap_or_default();
+    out.push(b'\n');
+    out.extend_from_slice(body);
+    out
+}
+
+/// The header (as JSON, its `format` and `format_version` checked) and the body bytes of a
+/// file written by [`join`].
+pub(crate) fn split_checked<'a>(
+    bytes: &'a [u8],
+    file: &Path,
+    format: &str,
+    version: u32,
+) -> Result<(serde_json::Value, &'a [u8]), ModelError> {
+    let not_a_model = |reason: String| ModelError::NotAModel {
+        file: file.to_path_buf(),
+        reason,
+    };
+    let split = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| not_a_model("no header line".into()))?;
+    let (head, body) = (&bytes[..split], &bytes[split + 1..]);
+    let loose: serde_json::Value = serde_json::from_slice(head)
+        .map_err(|e| not_a_model(format!("the header is not JSON: {e}")))?;
+    if loose.get("format").and_then(|f| f.as_str()) != Some(format) {
+        return Err(not_a_model(format!(
+            "no `\"format\": \"{format}\"` in the header"
+        )));
+    }
+    let found = loose
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| not_a_model("no format_version".into()))?;
+    if found != u64::from(version) {
+        return Err(ModelError::FormatVersion {
+            file: file.to_path_buf(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            expected: version,
+        });
+    }
+    Ok((loose, body))
+}
+
+/// Checks that the header's columns hash to its schema hash and the body to its checksum: a
+/// modified header or a truncated or edited body is refused.
+pub(crate) fn check_integrity(
+    schema: &ModelSchema,
+    body: &[u8],
+    expected_blake3: &str,
+    file: &Path,
+) -> Result<(), ModelError> {
+    let schema_hash = ModelSchema::new(schema.columns.clone()).hash;
+    if schema_hash != schema.hash {
+        return Err(ModelError::Invalid {
+            file: file.to_path_buf(),
+            reason: format!(
+                "the header's columns hash to {schema_hash}, its schema hash says {}: the \
+                 header was modified",
+                schema.hash
+            ),
+        });
+    }
+    let found = blake3::hash(body).to_hex().to_string();
+    if found != expected_blake3 {
+        return Err(ModelError::Checksum {
+            file: file.to_path_buf(),
+            expected: expected_blake3.to_owned(),
+            found,
+        });
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (see [`recoup_core::AtomicFile`]).

@@ -15,7 +15,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::{ModelError, ModelSchema, write_atomic};
+use crate::artifact::{
+    ModelError, ModelSchema, check_integrity, join, split_checked, write_atomic,
+};
 use crate::tree::TreeEnsemble;
 
 pub const UPLIFT_FORMAT: &str = "recoup-uplift";
@@ -100,10 +102,7 @@ impl UpliftModelFile {
         let body = serde_json::to_vec(&self.body).unwrap_or_default();
         let mut header = self.header.clone();
         header.body_blake3 = blake3::hash(&body).to_hex().to_string();
-        let mut out = serde_json::to_vec(&header).unwrap_or_default();
-        out.push(b'\n');
-        out.extend_from_slice(&body);
-        out
+        join(&header, &body)
     }
 
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
@@ -122,51 +121,10 @@ impl UpliftModelFile {
             file: file.to_path_buf(),
             reason,
         };
-        let split =
-            bytes
-                .iter()
-                .position(|&b| b == b'\n')
-                .ok_or_else(|| ModelError::NotAModel {
-                    file: file.to_path_buf(),
-                    reason: "no header line".into(),
-                })?;
-        let (head, body) = (&bytes[..split], &bytes[split + 1..]);
-        let loose: serde_json::Value =
-            serde_json::from_slice(head).map_err(|e| ModelError::NotAModel {
-                file: file.to_path_buf(),
-                reason: format!("the header is not JSON: {e}"),
-            })?;
-        if loose.get("format").and_then(|f| f.as_str()) != Some(UPLIFT_FORMAT) {
-            return Err(ModelError::NotAModel {
-                file: file.to_path_buf(),
-                reason: format!("no `\"format\": \"{UPLIFT_FORMAT}\"` in the header"),
-            });
-        }
-        let version = loose
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
-        if version != u64::from(UPLIFT_FORMAT_VERSION) {
-            return Err(invalid(format!(
-                "uplift format version {version}, this recoup reads version {UPLIFT_FORMAT_VERSION}"
-            )));
-        }
+        let (loose, body) = split_checked(bytes, file, UPLIFT_FORMAT, UPLIFT_FORMAT_VERSION)?;
         let header: UpliftHeader =
             serde_json::from_value(loose).map_err(|e| invalid(format!("header: {e}")))?;
-        if ModelSchema::new(header.schema.columns.clone()).hash != header.schema.hash {
-            return Err(invalid(
-                "the header's columns do not hash to its schema hash: the header was modified"
-                    .into(),
-            ));
-        }
-        let found = blake3::hash(body).to_hex().to_string();
-        if found != header.body_blake3 {
-            return Err(ModelError::Checksum {
-                file: file.to_path_buf(),
-                expected: header.body_blake3,
-                found,
-            });
-        }
+        check_integrity(&header.schema, body, &header.body_blake3, file)?;
         let body: UpliftBody =
             serde_json::from_slice(body).map_err(|e| invalid(format!("body: {e}")))?;
         let n = header.schema.columns.len();
