@@ -621,6 +621,29 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         &args.out.join("decisions-onnx.parquet"),
     )?;
     out!(
+        "\n== 10. treatment effects: an uplift model (DR-learner, logged propensities) as the pay model"
+    );
+    let uplift_decisions = args.out.join("decisions-uplift.parquet");
+    let uplift_value = crate::uplift::demo_step(
+        &contacts_path,
+        &contact_instant,
+        &models,
+        args.seed,
+        &features_path,
+        &args.out,
+        &catalog,
+        &settings,
+        &uplift_decisions,
+    )?;
+    out!(
+        "by the ground truth, the decisions with the uplift pay model are worth {:.0} net of contact costs ({:+.1}% vs nobody contacted), against {:+.1}% with the payment model of step 7",
+        uplift_value.net_policy,
+        100.0 * (uplift_value.net_policy - uplift_value.net_no_contact)
+            / uplift_value.net_no_contact.abs().max(1e-9),
+        100.0 * (truth_value.net_policy - truth_value.net_no_contact)
+            / truth_value.net_no_contact.abs().max(1e-9),
+    );
+    out!(
         "\nThe tables are in {0}/, the ground truth in {0}/truth/ (see data/README.md), the decisions in {1} with {2}.",
         args.out.display(),
         decisions.display(),

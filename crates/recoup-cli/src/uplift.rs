@@ -309,3 +309,77 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
     ));
     Ok(ExitCode::SUCCESS)
 }
+
+/// The demo's uplift step: a DR-learner on the contact table (logged propensities, outcome
+/// `paid_in_window`, without the contact-instant features) saved as `models/pay_uplift`, the
+/// portfolio scored again with it as the pay model, and what the ground truth says the
+/// decisions are worth.
+#[allow(clippy::too_many_arguments)]
+pub fn demo_step(
+    contacts: &std::path::Path,
+    contact_instant: &[String],
+    models: &std::path::Path,
+    seed: u64,
+    features: &std::path::Path,
+    raw: &std::path::Path,
+    catalog: &recoup_core::TreatmentCatalog,
+    settings: &recoup_score::ScoreSettings,
+    decisions: &std::path::Path,
+) -> Result<recoup_sim::PolicyValue> {
+    let table = TableArgs {
+        table: contacts.to_path_buf(),
+        treatment: "treatment_id".into(),
+        control: "no_contact".into(),
+        outcome: "paid_in_window".into(),
+        drop: contact_instant.to_vec(),
+        propensity: Some("propensity".into()),
+    };
+    let loaded = table.load()?;
+    let trees = TreeArgs {
+        trees: 100,
+        learning_rate: 0.05,
+        leaves: 15,
+        min_data_in_leaf: 50,
+        seed,
+    };
+    let params = trees.params(Learner::Dr);
+    let started = std::time::Instant::now();
+    let model = recoup_uplift::fit(&params, &loaded.data)?;
+    let file = model.to_model_file(
+        &loaded.data.features,
+        &recoup_uplift::ModelFileInfo {
+            outcome: &table.outcome,
+            treatment_column: &table.treatment,
+            dtypes: &loaded.dtypes,
+            training_fingerprint: String::new(),
+            seed,
+        },
+    )?;
+    let dir = recoup_uplift::save_version(models, "pay_uplift", &file, &[])?;
+    emit(format_args!(
+        "recoup uplift train --table {} --treatment treatment_id --control no_contact --outcome paid_in_window --propensity propensity (contact-instant features dropped) --name pay_uplift: {} rows, {} arms, {:.1} s, into {}\n",
+        contacts.display(),
+        loaded.data.arm.len(),
+        loaded.data.arms.len(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    ));
+    let uplift = models.join("pay_uplift");
+    let manifest = crate::score::run(
+        features,
+        raw,
+        catalog,
+        [
+            &models.join("propensity_to_pay"),
+            &uplift,
+            &models.join("channel_response"),
+        ],
+        settings,
+        decisions,
+        None,
+    )?;
+    crate::score::print_summary(&manifest);
+    Ok(recoup_sim::TruthSummary::value_of_decisions(
+        raw, catalog, decisions,
+    )?)
+}

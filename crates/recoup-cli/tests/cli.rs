@@ -154,6 +154,15 @@ fn demo_runs_end_to_end() {
     let s = text(&out.stdout);
     assert!(s.contains("0 errors"), "{s}");
     assert!(s.contains("roll 1-29 -> 30-59"), "{s}");
+    assert!(
+        s.contains("the decisions with the uplift pay model are worth"),
+        "{s}"
+    );
+    assert!(
+        tmp.path()
+            .join("demo/models/pay_uplift/v1/uplift.json")
+            .is_file()
+    );
     // Models trained on recoup's own feature tables: keys, other labels and logging
     // descriptors are not features, and the split is in time.
     let models = tmp.path().join("demo/models");
