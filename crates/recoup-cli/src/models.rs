@@ -194,6 +194,19 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
         metric(&v.metrics, "log_loss"),
         v.files.join(", ")
     ));
+    if let (Some(learner), Some(arms)) = (v.metrics.get("learner"), v.metrics.get("arms")) {
+        emit(format_args!(
+            "  uplift               {}-learner; arms (control first) {}\n",
+            learner.as_str().unwrap_or_default(),
+            arms.as_array()
+                .map(|a| a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ));
+    }
     for o in &onnx {
         emit(format_args!(
             "  onnx                 {} ({} bytes, blake3 {}, opsets {}): {}\n",

@@ -351,7 +351,12 @@ pub fn demo_step(
             outcome: &table.outcome,
             treatment_column: &table.treatment,
             dtypes: &loaded.dtypes,
-            training_fingerprint: String::new(),
+            training_fingerprint: blake3::hash(
+                &std::fs::read(contacts)
+                    .with_context(|| format!("reading {}", contacts.display()))?,
+            )
+            .to_hex()[..32]
+                .to_owned(),
             seed,
         },
     )?;

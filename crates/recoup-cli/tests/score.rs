@@ -571,6 +571,19 @@ fn an_uplift_model_can_be_the_pay_model() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let uplift = models.join("pay_uplift");
     assert!(uplift.join("v1/uplift.json").is_file() && uplift.join("v1/run.json").is_file());
+    let o = recoup(&[
+        "models",
+        "show",
+        "pay_uplift",
+        "--models",
+        s(&models),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "uplift");
+    assert_eq!(v["metrics"]["learner"], "t");
+    assert_eq!(v["metrics"]["arms"][0], "no_contact");
 
     let out = tmp.path().join("d.parquet");
     let o = score(&out, &["--pay", s(&uplift), "--reasons", "0"]);

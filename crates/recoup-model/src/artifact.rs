@@ -120,6 +120,9 @@ pub enum ModelKind {
     GbdtBinary,
     /// A weight-of-evidence logistic scorecard for a binary target.
     ScorecardBinary,
+    /// A treatment-effect model (`uplift.json`, see [`crate::uplift`]); never the kind of a
+    /// model file, only of a registry entry.
+    Uplift,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +255,12 @@ impl ModelFile {
             reason: format!("header: {e}"),
         })?;
         check_integrity(&header.schema, body, &header.body_blake3, file)?;
+        if header.kind == ModelKind::Uplift {
+            return Err(ModelError::Invalid {
+                file: file.to_path_buf(),
+                reason: "kind `uplift` belongs to uplift.json files, not model files".into(),
+            });
+        }
         let body: ModelBody = serde_json::from_slice(body).map_err(|e| ModelError::Invalid {
             file: file.to_path_buf(),
             reason: format!("body: {e}"),

@@ -58,7 +58,7 @@ fn versions_of(dir: &Path) -> Result<Vec<String>, ModelError> {
     for e in std::fs::read_dir(dir).map_err(io(dir))? {
         let e = e.map_err(io(dir))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') && e.path().join("model.json").is_file() {
+        if !name.starts_with('.') && MAIN_FILES.iter().any(|m| e.path().join(m).is_file()) {
             out.push(name);
         }
     }
@@ -195,20 +195,39 @@ pub fn show(root: &Path, spec: &str) -> Result<VersionInfo, ModelError> {
         },
     };
     let vdir = dir.join(&version);
-    let file = vdir.join("model.json");
-    if !file.is_file() {
+    let Some(file) = MAIN_FILES
+        .iter()
+        .map(|m| vdir.join(m))
+        .find(|f| f.is_file())
+    else {
         let known = versions_of(&dir)?.join(", ");
         return Err(missing(format!(
             "`{name}` has no version `{version}` (versions: {known})"
         )));
-    }
-    let model = ModelFile::load(&file)?;
+    };
     let mut files: Vec<String> = std::fs::read_dir(&vdir)
         .map_err(io(&vdir))?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     files.sort();
-    let h = model.header;
+    if file.file_name().is_some_and(|f| f == "uplift.json") {
+        let h = crate::uplift::UpliftModelFile::load(&file)?.header;
+        return Ok(VersionInfo {
+            name: name.to_owned(),
+            version,
+            dir: vdir,
+            kind: ModelKind::Uplift,
+            target: h.outcome,
+            recoup_version: h.recoup_version,
+            features: h.schema.columns.len(),
+            schema_hash: h.schema.hash,
+            training_fingerprint: h.training_fingerprint,
+            body_blake3: h.body_blake3,
+            metrics: serde_json::json!({ "learner": h.learner, "arms": h.arms }),
+            files,
+        });
+    }
+    let h = ModelFile::load(&file)?.header;
     Ok(VersionInfo {
         name: name.to_owned(),
         version,
