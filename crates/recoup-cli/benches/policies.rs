@@ -18,7 +18,8 @@
 //!   (seeded).
 //! - `recoup score` with a DR-learner uplift model as its pay model (`recoup uplift train` on the
 //!   contact table with the logged propensities, outcome paid_in_window, without the
-//!   contact-instant features), under the demo's capacity and without it.
+//!   contact-instant features), under the demo's capacity and without it; and the same with the
+//!   learner fitted on the amount paid, which gives the scorer the amount collected directly.
 //! - recoup uplift (T- and DR-learner): fitted on the contact table with the logging policy's
 //!   propensities and the amount paid in the window as the outcome, without the
 //!   contact-instant features. Applied to the accounts' snapshot rows at the export, they give
@@ -314,38 +315,54 @@ fn main() {
         train.extend(["--drop".to_owned(), c.to_owned()]);
     }
     recoup(&train.iter().map(String::as_str).collect::<Vec<_>>());
-    let uplift_decisions = dir.join("decisions-uplift.parquet");
+    // The same learner on the amount paid: the scorer then takes the amount collected from it.
+    let amount_train: Vec<String> = train
+        .iter()
+        .map(|a| match a.as_str() {
+            "paid_in_window" => "amount_paid_in_window".to_owned(),
+            "pay_uplift" => "amount_uplift".to_owned(),
+            _ => a.clone(),
+        })
+        .collect();
+    recoup(&amount_train.iter().map(String::as_str).collect::<Vec<_>>());
     let (call, sms) = ((4 * (ids.len() / 20)).max(1), (ids.len() / 10).max(1));
-    recoup(&[
-        "-q",
-        "score",
-        "--features",
-        &s(&dir.join("features.parquet")),
-        "--raw",
-        &s(&dir),
-        "--propensity",
-        &s(&dir.join("models/propensity_to_pay")),
-        "--pay",
-        &s(&dir.join("models/pay_uplift")),
-        "--response",
-        &s(&dir.join("models/channel_response")),
-        "--capacity",
-        &format!("call={call}"),
-        "--usage",
-        "call=4",
-        "--capacity",
-        &format!("sms={sms}"),
-        "--reasons",
-        "0",
-        "--out",
-        &s(&uplift_decisions),
-    ]);
-    let with_uplift = read(&uplift_decisions);
-    assert_eq!(
-        strs(&with_uplift, "account_id"),
-        ids,
-        "the same accounts in the same order"
-    );
+    let score_with = |pay: &str| -> DataFrame {
+        let out = dir.join(format!("decisions-{pay}.parquet"));
+        let (call, sms) = (format!("call={call}"), format!("sms={sms}"));
+        recoup(&[
+            "-q",
+            "score",
+            "--features",
+            &s(&dir.join("features.parquet")),
+            "--raw",
+            &s(&dir),
+            "--propensity",
+            &s(&dir.join("models/propensity_to_pay")),
+            "--pay",
+            &s(&dir.join("models").join(pay)),
+            "--response",
+            &s(&dir.join("models/channel_response")),
+            "--capacity",
+            &call,
+            "--usage",
+            "call=4",
+            "--capacity",
+            &sms,
+            "--reasons",
+            "0",
+            "--out",
+            &s(&out),
+        ]);
+        let d = read(&out);
+        assert_eq!(
+            strs(&d, "account_id"),
+            ids,
+            "the same accounts in the same order"
+        );
+        d
+    };
+    let with_uplift = score_with("pay_uplift");
+    let with_amount = score_with("amount_uplift");
     let mut uplift_choices = Vec::new();
     for learner in [recoup_uplift::Learner::T, recoup_uplift::Learner::Dr] {
         uplift_choices.push((
@@ -378,6 +395,14 @@ fn main() {
         (
             "recoup score, DR-learner uplift as the pay model, top choices",
             strs(&with_uplift, "top_ranked"),
+        ),
+        (
+            "recoup score, DR-learner uplift of the amount paid, under the capacity",
+            strs(&with_amount, "treatment"),
+        ),
+        (
+            "recoup score, DR-learner uplift of the amount paid, top choices",
+            strs(&with_amount, "top_ranked"),
         ),
     ]
     .into_iter()

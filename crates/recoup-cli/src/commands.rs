@@ -621,7 +621,7 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         &args.out.join("decisions-onnx.parquet"),
     )?;
     out!(
-        "\n== 10. treatment effects: an uplift model (DR-learner, logged propensities) as the pay model"
+        "\n== 10. treatment effects: an uplift model of the amount paid (DR-learner, logged propensities) as the pay model"
     );
     let uplift_decisions = args.out.join("decisions-uplift.parquet");
     let uplift_value = crate::uplift::demo_step(

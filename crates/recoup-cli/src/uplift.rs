@@ -34,7 +34,7 @@ struct TableArgs {
     /// The treatment column's value of the control arm.
     #[arg(long)]
     control: String,
-    /// The 0/1 outcome column.
+    /// The outcome column: 0/1, or real-valued such as an amount paid.
     #[arg(long)]
     outcome: String,
     /// Columns that are not features (repeatable), e.g. other outcomes.
@@ -311,7 +311,8 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
 }
 
 /// The demo's uplift step: a DR-learner on the contact table (logged propensities, outcome
-/// `paid_in_window`, without the contact-instant features) saved as `models/pay_uplift`, the
+/// `amount_paid_in_window`, without the contact-instant features) saved as `models/pay_uplift`,
+/// so that the scorer takes the amount collected from it, the
 /// portfolio scored again with it as the pay model, and what the ground truth says the
 /// decisions are worth.
 #[allow(clippy::too_many_arguments)]
@@ -330,7 +331,7 @@ pub fn demo_step(
         table: contacts.to_path_buf(),
         treatment: "treatment_id".into(),
         control: "no_contact".into(),
-        outcome: "paid_in_window".into(),
+        outcome: "amount_paid_in_window".into(),
         drop: contact_instant.to_vec(),
         propensity: Some("propensity".into()),
     };
@@ -362,7 +363,7 @@ pub fn demo_step(
     )?;
     let dir = recoup_uplift::save_version(models, "pay_uplift", &file, &[])?;
     emit(format_args!(
-        "recoup uplift train --table {} --treatment treatment_id --control no_contact --outcome paid_in_window --propensity propensity (contact-instant features dropped) --name pay_uplift: {} rows, {} arms, {:.1} s, into {}\n",
+        "recoup uplift train --table {} --treatment treatment_id --control no_contact --outcome amount_paid_in_window --propensity propensity (contact-instant features dropped) --name pay_uplift: {} rows, {} arms, {:.1} s, into {}\n",
         contacts.display(),
         loaded.data.arm.len(),
         loaded.data.arms.len(),

@@ -604,6 +604,33 @@ fn an_uplift_model_can_be_the_pay_model() {
         strs(&d, "pay_model")[0]
     );
 
+    // An uplift model of the amount paid gives the amount collected directly.
+    let amount_args: Vec<String> = args
+        .iter()
+        .map(|a| match a.as_str() {
+            "paid_in_window" => "amount_paid_in_window".to_owned(),
+            "pay_uplift" => "amount_uplift".to_owned(),
+            _ => a.clone(),
+        })
+        .collect();
+    let refs: Vec<&str> = amount_args.iter().map(String::as_str).collect();
+    let o = recoup(&refs);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let amount_out = tmp.path().join("amount.parquet");
+    let o = score(
+        &amount_out,
+        &["--pay", s(&models.join("amount_uplift")), "--reasons", "0"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let d = read(&amount_out);
+    let collected = d
+        .column("expected_collected")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    assert!(collected.into_no_null_iter().all(|v| v >= 0.0));
+
     // It predicts effects, not a probability: it cannot be the propensity model.
     let o = score(&out, &["--propensity", s(&uplift)]);
     assert!(!o.status.success());

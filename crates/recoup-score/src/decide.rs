@@ -434,16 +434,10 @@ pub fn score(
     let resp_map = FeatureMap::new(models.response, &schema, features, Some(catalog))?;
     // An uplift pay model gives p(pay | treatment) = baseline + the treatment's effect; each
     // catalog treatment is matched to its arm by id (a treatment without an arm gets none).
-    let uplift_arm: Option<Vec<Option<usize>>> = match models.pay.uplift_arms() {
-        Some((_, false)) => {
-            return Err(ScoreError::ModelInput {
-                model: models.pay.path.clone(),
-                message: "this uplift model predicts a real-valued outcome; the pay model must \
-                          predict the probability of a payment (train it on paid_in_window)"
-                    .into(),
-            });
-        }
-        Some((arms, true)) => {
+    // A 0/1 outcome gives p(pay | treatment); a real-valued one (the amount paid) gives the
+    // amount collected directly.
+    let uplift_arm: Option<(Vec<Option<usize>>, bool)> = match models.pay.uplift_arms() {
+        Some((arms, binary)) => {
             let map: Vec<Option<usize>> = catalog
                 .treatments
                 .iter()
@@ -462,7 +456,7 @@ pub fn score(
                     missing.join(", ")
                 );
             }
-            Some(map)
+            Some((map, binary))
         }
         None => None,
     };
@@ -562,17 +556,27 @@ pub fn score(
         let mut p_now = vec![0.0; m];
         models.propensity.predict_proba(&xp, &mut p_now)?;
         let mut p_pay = vec![0.0; m * nt];
+        let mut collected: Option<Vec<f64>> = None;
         match &uplift_arm {
-            Some(arm_of) => {
+            Some((arm_of, binary)) => {
                 let (baseline, effects) = models.pay.predict_uplift(&fill(&pay_map, 1))?;
-                for (k, chunk) in p_pay.chunks_mut(nt).enumerate() {
-                    for (p, arm) in chunk.iter_mut().zip(arm_of) {
+                let mut values = vec![0.0; m * nt];
+                for (k, chunk) in values.chunks_mut(nt).enumerate() {
+                    for (v, arm) in chunk.iter_mut().zip(arm_of) {
                         let effect = match arm {
                             Some(a) if *a > 0 => effects[a - 1][k],
                             _ => 0.0,
                         };
-                        *p = (baseline[k] + effect).clamp(0.0, 1.0);
+                        *v = baseline[k] + effect;
                     }
+                }
+                if *binary {
+                    for (p, v) in p_pay.iter_mut().zip(&values) {
+                        *p = v.clamp(0.0, 1.0);
+                    }
+                } else {
+                    p_pay.iter_mut().for_each(|p| *p = f64::NAN);
+                    collected = Some(values.into_iter().map(|v| v.max(0.0)).collect());
                 }
             }
             None => models.pay.predict_proba(&fill(&pay_map, nt), &mut p_pay)?,
@@ -646,6 +650,7 @@ pub fn score(
                             p_resp[k * nt + t]
                         },
                         p_pay: p_pay[k * nt + t],
+                        collected: collected.as_ref().map(|c| c[k * nt + t]),
                     })
                     .collect();
                 let (ranked, excluded) =

@@ -25,8 +25,13 @@ use crate::rules::{self, AccountRules, RuleSettings};
 pub struct Estimate {
     /// Probability of a response on the treatment's channel (1 for no contact).
     pub p_respond: f64,
-    /// Probability of a payment within the horizon if the treatment is applied.
+    /// Probability of a payment within the horizon if the treatment is applied (NaN when a
+    /// model predicts the amount instead).
     pub p_pay: f64,
+    /// The expected amount collected within the horizon if the treatment is applied, when a
+    /// model predicts it directly (an uplift model of the amount paid); otherwise it is
+    /// `p_pay` times the offer's amount.
+    pub collected: Option<f64>,
 }
 
 /// The account's money and state.
@@ -93,8 +98,11 @@ pub fn rank(
         .iter()
         .position(|t| matches!(t.offer, Offer::NoContact))
         .ok_or("the catalog has no no-contact treatment (the baseline)")?;
-    let base_collected =
-        estimates[baseline].p_pay * amount_if_paid(&catalog.treatments[baseline].offer);
+    let collected_of = |t: &recoup_core::Treatment, e: &Estimate| {
+        e.collected
+            .unwrap_or_else(|| e.p_pay * amount_if_paid(&t.offer))
+    };
+    let base_collected = collected_of(&catalog.treatments[baseline], &estimates[baseline]);
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
     for (index, (t, e)) in catalog.treatments.iter().zip(estimates).enumerate() {
@@ -120,9 +128,14 @@ pub fn rank(
                 continue;
             }
         };
-        let collected = e.p_pay * amount_if_paid(&t.offer);
+        let collected = collected_of(t, e);
+        // A settlement gives away its discount on the balance; from an amount model, the
+        // settled share is what was paid over the offer's price.
         let given_away = match t.offer {
-            Offer::Settlement { discount_pct } => e.p_pay * money.balance * discount_pct / 100.0,
+            Offer::Settlement { discount_pct } => match e.collected {
+                None => e.p_pay * money.balance * discount_pct / 100.0,
+                Some(c) => c.max(0.0) * discount_pct / (100.0 - discount_pct).max(1e-9),
+            },
             _ => 0.0,
         };
         ranked.push(Ranked {
@@ -180,6 +193,7 @@ mod tests {
                     "sms_reminder" => 0.35,
                     _ => 0.30,
                 },
+                collected: None,
             })
             .collect();
         let day = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();

@@ -123,7 +123,8 @@ pub struct UpliftTableSpec {
     pub treatment: String,
     /// The treatment column's value of the control arm.
     pub control: String,
-    /// The 0/1 outcome the models learn.
+    /// The outcome the models learn: 0/1 (classification trees) or real-valued, such as an
+    /// amount (squared-error trees).
     pub outcome: String,
     /// Columns that are not features (other outcomes, ids).
     pub drop: Vec<String>,
@@ -247,6 +248,25 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
         .as_ref()
         .map(|c| numbers(&df, path, c))
         .transpose()?;
+    // A real-valued outcome (an amount) is read as it is; the table reader, which takes 0/1
+    // targets, gets a 0/1 stand-in for it that nothing else sees.
+    let outcome = numbers(&df, path, &spec.outcome)?;
+    let binary = outcome.iter().all(|&v| v == 0.0 || v == 1.0);
+    if !binary {
+        if let Some(row) = outcome.iter().position(|v| !v.is_finite()) {
+            return Err(column_error(
+                path,
+                &spec.outcome,
+                format!("row {row} has no finite outcome"),
+            ));
+        }
+        let stand_in: Vec<f64> = outcome
+            .iter()
+            .map(|&v| f64::from(u8::from(v > 0.0)))
+            .collect();
+        df.with_column(Column::new(spec.outcome.as_str().into(), stand_in))
+            .map_err(|e| column_error(path, &spec.outcome, e))?;
+    }
     let mut drop = spec.drop.clone();
     drop.extend(non_features);
     drop.push(spec.treatment.clone());
@@ -265,7 +285,10 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
             weight: None,
         },
     )?;
-    let (features, dtypes) = (loaded.data, loaded.dtypes);
+    let (mut features, dtypes) = (loaded.data, loaded.dtypes);
+    if !binary {
+        features = features.with_target(outcome)?;
+    }
     if features.n_rows() != arm.len() {
         return Err(UpliftError::Invalid(format!(
             "{}: {} rows read for {} treatment values",
