@@ -153,7 +153,7 @@ impl ScoringModel {
                 engine: Engine::Uplift(Box::new(UpliftEngine::new(model, &file)?)),
             });
         }
-        let model = ModelFile::load(&file)?;
+        let model = ModelFile::from_bytes(&bytes, &file)?;
         let compiled = match &model.body.scorer {
             Scorer::Trees(t) => {
                 Some(
@@ -181,7 +181,7 @@ impl ScoringModel {
     fn load_onnx(file: &Path, label: String) -> Result<Self, ScoreError> {
         let bytes = std::fs::read(file).map_err(|e| recoup_core::FileError::new(file, e))?;
         let hash = blake3::hash(&bytes).to_hex().to_string();
-        let model = OnnxModel::load(file)?;
+        let model = OnnxModel::from_bytes(bytes, file)?;
         if let Some(columns) = recoup_schema(file, model.metadata())? {
             if let Some(n) = model.n_features().filter(|&n| n != columns.len()) {
                 return Err(ScoreError::ModelInput {
@@ -274,6 +274,14 @@ impl ScoringModel {
                 Scorer::Scorecard(_) => None,
             },
             Engine::Onnx(_) | Engine::Uplift(_) => None,
+        }
+    }
+
+    /// The model body of a native model file (`None` for ONNX and uplift models).
+    pub fn native_body(&self) -> Option<&ModelBody> {
+        match &self.engine {
+            Engine::Native { body, .. } => Some(body),
+            _ => None,
         }
     }
 

@@ -297,11 +297,19 @@ fn probability_output(outputs: &[Outlet]) -> Result<(String, Probabilities), Str
 impl OnnxModel {
     /// Loads a model file, starting ONNX Runtime if this is the process's first model.
     pub fn load(path: &Path) -> Result<Self, OnnxError> {
+        let bytes = std::fs::read(path).map_err(|e| OnnxError::Load {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Self::from_bytes(bytes, path)
+    }
+
+    /// Loads a model from its file's bytes; `path` names it in errors.
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Self, OnnxError> {
         let load_error = |message: String| OnnxError::Load {
             file: path.to_path_buf(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|e| load_error(e.to_string()))?;
         let env = environment()?;
         let session = new_session(env, &bytes).map_err(load_error)?;
         let [input] = session.inputs() else {
