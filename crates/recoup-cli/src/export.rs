@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use recoup_model::ModelFile;
 use recoup_score::ScoringModel;
 
 use crate::commands::emit;
@@ -65,12 +64,7 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
         tracing::warn!("the export was not checked through ONNX Runtime: {e}");
         return Ok(ExitCode::SUCCESS);
     }
-    let native = ScoringModel::load(&model_file)?;
-    let exported = ScoringModel::load(&onnx)
-        .with_context(|| format!("loading the export {}", onnx.display()))?;
-    let body = ModelFile::load(&model_file)?.body;
-    let rows = recoup_export::probe_rows(&body, args.verify, args.seed);
-    let agreement = recoup_score::agreement(&native, &exported, &rows)?;
+    let (_, agreement) = check_export(&model_file, &onnx, args.verify, args.seed)?;
     emit(format_args!(
         "checked through ONNX Runtime on {} probe rows: max |difference| {:.3e}, {} of them \
          identical to the bit\n",
@@ -87,16 +81,37 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Scores `n_rows` probe rows of the native model at `model_file` (every threshold, its
+/// neighbours, NaN) natively and through ONNX Runtime on its export `onnx`; the native model's
+/// label and how closely the two agree.
+fn check_export(
+    model_file: &std::path::Path,
+    onnx: &std::path::Path,
+    n_rows: usize,
+    seed: u64,
+) -> Result<(String, recoup_score::Agreement)> {
+    let native = ScoringModel::load(model_file)?;
+    let exported = ScoringModel::load(onnx)
+        .with_context(|| format!("loading the export {}", onnx.display()))?;
+    let body = native
+        .native_body()
+        .with_context(|| format!("{} is not a native model file", model_file.display()))?;
+    let rows = recoup_export::probe_rows(body, n_rows, seed);
+    let agreement = recoup_score::agreement(&native, &exported, &rows)?;
+    Ok((native.label.clone(), agreement))
+}
+
 /// ONNX Runtime's library, installed into `.venv` by `scripts/python-env` (from PyPI) when it
 /// is not found and the script is at hand (the demo run from the repository); the reason it is
 /// unavailable otherwise.
 fn ensure_onnxruntime() -> std::result::Result<PathBuf, String> {
-    if let Ok(lib) = recoup_score::onnx::onnxruntime_library() {
-        return Ok(lib);
-    }
+    let missing = match recoup_score::onnx::onnxruntime_library() {
+        Ok(lib) => return Ok(lib),
+        Err(e) => e,
+    };
     let script = std::path::Path::new("scripts/python-env");
     if !script.is_file() {
-        return recoup_score::onnx::onnxruntime_library().map_err(|e| e.to_string());
+        return Err(missing.to_string());
     }
     tracing::info!("ONNX Runtime not found: installing it into .venv with scripts/python-env");
     let status = std::process::Command::new(script)
@@ -162,15 +177,11 @@ pub fn demo_step(
         }
     };
     for (model_file, onnx) in &exported {
-        let native = ScoringModel::load(model_file)?;
-        let via_ort = ScoringModel::load(onnx)?;
-        let body = ModelFile::load(model_file)?.body;
-        let rows = recoup_export::probe_rows(&body, 10_000, 1);
-        let a = recoup_score::agreement(&native, &via_ort, &rows)?;
+        let (label, a) = check_export(model_file, onnx, 10_000, 1)?;
         emit(format_args!(
-            "{}: {} probe rows (every threshold, its neighbours, NaN) through ONNX Runtime: max \
-             |difference| from native {:.1e}\n",
-            native.label, a.rows, a.max_abs_diff
+            "{label}: {} probe rows (every threshold, its neighbours, NaN) through ONNX Runtime: \
+             max |difference| from native {:.1e}\n",
+            a.rows, a.max_abs_diff
         ));
     }
     let onnx_settings = recoup_score::ScoreSettings {

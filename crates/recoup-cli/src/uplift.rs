@@ -259,38 +259,49 @@ fn evaluate(a: EvaluateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn train(a: TrainArgs) -> Result<ExitCode> {
-    let loaded = a.table.load()?;
-    let params = a.trees.params(a.learner);
-    let model = recoup_uplift::fit(&params, &loaded.data)?;
-    let bytes = std::fs::read(&a.table.table)
-        .with_context(|| format!("reading {}", a.table.table.display()))?;
-    let fingerprint = blake3::hash(&bytes).to_hex()[..32].to_owned();
+/// Fits `params` on the table, saves the model as the next version of `models/NAME/` with the
+/// run's settings in `run.json`, and returns the version folder and the loaded table.
+fn train_and_save(
+    table: &TableArgs,
+    params: &UpliftParams,
+    models: &std::path::Path,
+    name: &str,
+) -> Result<(PathBuf, recoup_uplift::LoadedUplift)> {
+    let loaded = table.load()?;
+    let model = recoup_uplift::fit(params, &loaded.data)?;
+    let bytes = std::fs::read(&table.table)
+        .with_context(|| format!("reading {}", table.table.display()))?;
     let file = model.to_model_file(
         &loaded.data.features,
         &recoup_uplift::ModelFileInfo {
-            outcome: &a.table.outcome,
-            treatment_column: &a.table.treatment,
+            outcome: &table.outcome,
+            treatment_column: &table.treatment,
             dtypes: &loaded.dtypes,
-            training_fingerprint: fingerprint,
-            seed: a.trees.seed,
+            training_fingerprint: blake3::hash(&bytes).to_hex()[..32].to_owned(),
+            seed: params.seed,
         },
     )?;
     let run = serde_json::json!({
-        "table": a.table.table,
-        "treatment": a.table.treatment,
-        "control": a.table.control,
-        "outcome": a.table.outcome,
-        "drop": a.table.drop,
-        "propensity": a.table.propensity,
+        "table": table.table,
+        "treatment": table.treatment,
+        "control": table.control,
+        "outcome": table.outcome,
+        "drop": table.drop,
+        "propensity": table.propensity,
         "params": params,
     });
     let dir = recoup_uplift::save_version(
-        &a.models,
-        &a.name,
+        models,
+        name,
         &file,
         &[("run.json", serde_json::to_vec_pretty(&run)?)],
     )?;
+    Ok((dir, loaded))
+}
+
+fn train(a: TrainArgs) -> Result<ExitCode> {
+    let params = a.trees.params(a.learner);
+    let (dir, loaded) = train_and_save(&a.table, &params, &a.models, &a.name)?;
     let counts = loaded.data.counts();
     emit(format_args!(
         "wrote {}: {}-learner of `{}` on {} rows, arms {}\n",
@@ -335,33 +346,18 @@ pub fn demo_step(
         drop: contact_instant.to_vec(),
         propensity: Some("propensity".into()),
     };
-    let loaded = table.load()?;
-    let trees = TreeArgs {
-        trees: 100,
-        learning_rate: 0.05,
-        leaves: 15,
-        min_data_in_leaf: 50,
-        seed,
-    };
-    let params = trees.params(Learner::Dr);
-    let started = std::time::Instant::now();
-    let model = recoup_uplift::fit(&params, &loaded.data)?;
-    let file = model.to_model_file(
-        &loaded.data.features,
-        &recoup_uplift::ModelFileInfo {
-            outcome: &table.outcome,
-            treatment_column: &table.treatment,
-            dtypes: &loaded.dtypes,
-            training_fingerprint: blake3::hash(
-                &std::fs::read(contacts)
-                    .with_context(|| format!("reading {}", contacts.display()))?,
-            )
-            .to_hex()[..32]
-                .to_owned(),
+    let defaults = UpliftParams::default();
+    let params = UpliftParams {
+        learner: Learner::Dr,
+        gbdt: recoup_train::GbdtParams {
             seed,
+            ..defaults.gbdt.clone()
         },
-    )?;
-    let dir = recoup_uplift::save_version(models, "pay_uplift", &file, &[])?;
+        seed,
+        ..defaults
+    };
+    let started = std::time::Instant::now();
+    let (dir, loaded) = train_and_save(&table, &params, models, "pay_uplift")?;
     emit(format_args!(
         "recoup uplift train --table {} --treatment treatment_id --control no_contact --outcome amount_paid_in_window --propensity propensity (contact-instant features dropped) --name pay_uplift: {} rows, {} arms, {:.1} s, into {}\n",
         contacts.display(),
