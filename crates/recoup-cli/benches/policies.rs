@@ -20,11 +20,10 @@
 //!   contact table with the logged propensities, outcome paid_in_window, without the
 //!   contact-instant features), under the demo's capacity and without it; and the same with the
 //!   learner fitted on the amount paid, which gives the scorer the amount collected directly.
-//! - recoup uplift (T- and DR-learner): fitted on the contact table with the logging policy's
-//!   propensities and the amount paid in the window as the outcome, without the
-//!   contact-instant features. Applied to the accounts' snapshot rows at the export, they give
-//!   each account the eligible treatment with the largest predicted extra amount net of its
-//!   cost, or no contact if none is positive.
+//! - recoup uplift (T- and DR-learner): the saved uplift models of the amount paid (the DR one
+//!   is the scorer's above), applied to the accounts' snapshot rows at the export without the
+//!   scorer's contact rules or capacity: each account gets the eligible treatment with the
+//!   largest predicted extra amount net of its cost, or no contact if none is positive.
 //! - the oracle (each account's best eligible treatment by the truth), the best single
 //!   treatment for everyone, and nobody contacted.
 //!
@@ -38,6 +37,11 @@
 //! and their bias and root mean squared error against the true value are reported.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+// The integration tests' helpers (parquet reading), shared rather than copied.
+#[allow(dead_code)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,28 +52,14 @@ use rand_chacha::ChaCha8Rng;
 use recoup_core::{Offer, TreatmentCatalog};
 use recoup_sim::TruthSummary;
 
+use common::{read, strs};
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
         .unwrap()
         .to_path_buf()
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap())
-        .finish()
-        .unwrap()
-}
-
-fn strs(df: &DataFrame, c: &str) -> Vec<String> {
-    df.column(c)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap_or_default().to_owned())
-        .collect()
 }
 
 fn write_decisions(path: &Path, accounts: &[String], treatments: &[String]) {
@@ -93,82 +83,69 @@ const CONTACT_INSTANT: [&str; 10] = [
     "hours_since_last_payment",
 ];
 
-/// The treatment per decided account (`ids`) by an uplift learner fitted on the contact table.
+/// The treatment per decided account (`ids`) by the saved uplift model of the amount paid in
+/// `model` (a registry folder): the eligible treatment with the largest predicted extra amount
+/// net of its cost, or no contact if none is positive. No contact rules, no capacity.
 fn uplift_policy(
     dir: &Path,
     catalog: &TreatmentCatalog,
     ids: &[String],
     eligible: &HashMap<String, Vec<usize>>,
-    learner: recoup_uplift::Learner,
+    model: &Path,
 ) -> Vec<String> {
-    let loaded = recoup_uplift::load_uplift_table(&recoup_uplift::UpliftTableSpec {
-        path: dir.join("contact_features.parquet"),
-        treatment: "treatment_id".into(),
-        control: "no_contact".into(),
-        outcome: "paid_in_window".into(),
-        drop: CONTACT_INSTANT.iter().map(|c| (*c).to_owned()).collect(),
-        propensity: Some("propensity".into()),
-        extra_outcomes: vec!["amount_paid_in_window".into()],
-    })
-    .unwrap();
-    let mut data = loaded.data;
-    data.features = data
-        .features
-        .with_target(
-            loaded.extra_outcomes[0]
-                .iter()
-                .map(|v| if v.is_nan() { 0.0 } else { *v })
-                .collect(),
-        )
-        .unwrap();
-    let params = recoup_uplift::UpliftParams {
-        learner,
-        seed: 7,
-        ..recoup_uplift::UpliftParams::default()
-    };
-    let model = recoup_uplift::fit(&params, &data).unwrap();
+    let (file, _) = recoup_model::registry::locate(model).unwrap();
+    let model = recoup_model::uplift::UpliftModelFile::load(&file).unwrap();
     // The accounts' snapshot rows at the export (the latest as-of date), in `ids` order.
     let snapshots = read(&dir.join("features.parquet"));
-    let latest = snapshots
+    let as_of = snapshots
         .column("as_of")
         .unwrap()
         .cast(&DataType::Int32)
-        .unwrap()
-        .i32()
-        .unwrap()
-        .max()
         .unwrap();
-    let mask = snapshots
-        .column("as_of")
-        .unwrap()
-        .cast(&DataType::Int32)
-        .unwrap()
-        .i32()
-        .unwrap()
-        .equal(latest);
-    let at_export = snapshots.filter(&mask).unwrap();
+    let as_of = as_of.i32().unwrap();
+    let at_export = snapshots
+        .filter(&as_of.equal(as_of.max().unwrap()))
+        .unwrap();
     let row_of: HashMap<String, usize> = strs(&at_export, "account_id")
         .into_iter()
         .enumerate()
         .map(|(i, id)| (id, i))
         .collect();
-    let take: Vec<IdxSize> = ids.iter().map(|id| row_of[id] as IdxSize).collect();
-    let rows = at_export
-        .take(&IdxCa::from_vec("rows".into(), take))
-        .unwrap();
-    let x =
-        recoup_uplift::features_like(&rows, &data.features, &dir.join("features.parquet")).unwrap();
-    let effects = model.predict_effects(&x);
-    let arm_of: Vec<Option<usize>> = data.arms.iter().map(|a| catalog.position(a)).collect();
+    let columns: Vec<Vec<f64>> = model
+        .header
+        .schema
+        .columns
+        .iter()
+        .map(|c| {
+            let values = at_export
+                .column(&c.name)
+                .unwrap()
+                .cast(&DataType::Float64)
+                .unwrap();
+            values
+                .f64()
+                .unwrap()
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    let arm_of: Vec<Option<usize>> = model
+        .header
+        .arms
+        .iter()
+        .map(|a| catalog.position(a))
+        .collect();
     let control = arm_of[0].unwrap();
     ids.iter()
-        .enumerate()
-        .map(|(r, id)| {
+        .map(|id| {
+            let r = row_of[id];
+            let row: Vec<f64> = columns.iter().map(|c| c[r]).collect();
             let ok = eligible.get(id).cloned().unwrap_or_default();
             let mut best = (control, 0.0f64);
-            for (k, e) in effects.iter().enumerate() {
-                let Some(t) = arm_of[k + 1] else { continue };
-                let net = e[r] - catalog.treatments[t].unit_cost;
+            for (k, arm) in arm_of.iter().enumerate().skip(1) {
+                let Some(t) = *arm else { continue };
+                let net = model.effect(k, &row) - catalog.treatments[t].unit_cost;
                 if ok.contains(&t) && net > best.1 {
                     best = (t, net);
                 }
@@ -325,6 +302,14 @@ fn main() {
         })
         .collect();
     recoup(&amount_train.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut amount_t = amount_train.clone();
+    amount_t.iter_mut().for_each(|a| {
+        if a == "amount_uplift" {
+            *a = "amount_uplift_t".to_owned();
+        }
+    });
+    amount_t.extend(["--learner".to_owned(), "t".to_owned()]);
+    recoup(&amount_t.iter().map(String::as_str).collect::<Vec<_>>());
     let (call, sms) = ((4 * (ids.len() / 20)).max(1), (ids.len() / 10).max(1));
     let score_with = |pay: &str| -> DataFrame {
         let out = dir.join(format!("decisions-{pay}.parquet"));
@@ -363,13 +348,17 @@ fn main() {
     };
     let with_uplift = score_with("pay_uplift");
     let with_amount = score_with("amount_uplift");
-    let mut uplift_choices = Vec::new();
-    for learner in [recoup_uplift::Learner::T, recoup_uplift::Learner::Dr] {
-        uplift_choices.push((
-            learner,
-            uplift_policy(&dir, &catalog, &ids, &eligible, learner),
-        ));
-    }
+    let uplift_choices: Vec<(&str, Vec<String>)> =
+        [("T", "amount_uplift_t"), ("DR", "amount_uplift")]
+            .into_iter()
+            .map(|(learner, name)| {
+                let model = dir.join("models").join(name);
+                (
+                    learner,
+                    uplift_policy(&dir, &catalog, &ids, &eligible, &model),
+                )
+            })
+            .collect();
     let mut strategies: Vec<(String, Vec<String>)> = vec![
         (
             "recoup ranked, under the call and SMS capacity",
@@ -411,8 +400,7 @@ fn main() {
     for (learner, choice) in uplift_choices {
         strategies.push((
             format!(
-                "recoup uplift, {}-learner on the amount paid (logged propensities)",
-                learner.name().to_uppercase()
+                "recoup uplift, {learner}-learner on the amount paid (logged propensities), no rules or capacity"
             ),
             choice,
         ));

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 mod common;
 
-use common::{recoup, text};
+use common::{read, recoup, strs, text};
 
 /// The contact table's contact-instant features: a decision has no contact yet.
 const CONTACT_INSTANT: [&str; 10] = [
@@ -150,22 +150,6 @@ fn score(out: &Path, extra: &[&str]) -> std::process::Output {
         args.extend([f.as_str(), v.as_str()]);
     }
     recoup(&args)
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(path).unwrap())
-        .finish()
-        .unwrap()
-}
-
-fn strs(df: &DataFrame, c: &str) -> Vec<String> {
-    df.column(c)
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap_or_default().to_owned())
-        .collect()
 }
 
 #[test]

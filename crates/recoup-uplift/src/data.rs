@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use polars::prelude::*;
+use recoup_train::Dataset;
 use recoup_train::table::{TableSpec, frame_to_dataset, read_frame};
-use recoup_train::{Dataset, FeatureKind};
 
 use crate::error::UpliftError;
 
@@ -308,42 +308,6 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
         data,
         extra_outcomes,
         dtypes,
-    })
-}
-
-/// The rows of `df` as features of a model trained on `like`: the same columns by name and in
-/// its order, numbers as numbers, a categorical column's text as the index of its level in
-/// `like` (unknown levels and missing values NaN). `file` names the table in errors.
-pub fn features_like(df: &DataFrame, like: &Dataset, file: &Path) -> Result<Dataset, UpliftError> {
-    let mut columns = Vec::with_capacity(like.n_features());
-    for (name, kind) in like.names.iter().zip(&like.kinds) {
-        let c = df
-            .column(name)
-            .map_err(|_| column_error(file, name, "not found (a feature of the model)"))?;
-        columns.push(match kind {
-            FeatureKind::Numeric => numbers(df, file, name)?,
-            FeatureKind::Categorical { levels } => {
-                let text = c
-                    .cast(&DataType::String)
-                    .map_err(|e| column_error(file, name, e))?;
-                text.str()
-                    .map_err(|e| column_error(file, name, e))?
-                    .iter()
-                    .map(|v| {
-                        v.and_then(|v| levels.iter().position(|l| l == v))
-                            .map_or(f64::NAN, |k| k as f64)
-                    })
-                    .collect()
-            }
-        });
-    }
-    let n = df.height();
-    Ok(Dataset {
-        names: like.names.clone(),
-        kinds: like.kinds.clone(),
-        columns,
-        target: vec![0.0; n],
-        weight: None,
     })
 }
 

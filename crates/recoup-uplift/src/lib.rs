@@ -18,9 +18,7 @@ pub mod metrics;
 pub mod policy;
 pub mod report;
 
-pub use data::{
-    LoadedUplift, UpliftData, UpliftTableSpec, features_like, load_uplift_table, save_version,
-};
+pub use data::{LoadedUplift, UpliftData, UpliftTableSpec, load_uplift_table, save_version};
 pub use error::UpliftError;
 pub use evaluate::{EvaluationReport, EvaluationSettings, evaluate_learners};
 pub use learners::{FittedUplift, Learner, ModelFileInfo, UpliftParams, fit};

@@ -152,3 +152,24 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         })
         .fold(0.0, f64::max)
 }
+
+/// A parquet file as a polars frame.
+#[allow(dead_code)]
+pub fn read(path: &std::path::Path) -> polars::prelude::DataFrame {
+    use polars::prelude::SerReader as _;
+    polars::prelude::ParquetReader::new(std::fs::File::open(path).expect("the file opens"))
+        .finish()
+        .expect("a parquet file")
+}
+
+/// A text column's values, missing as "".
+#[allow(dead_code)]
+pub fn strs(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
+    df.column(c)
+        .expect("the column exists")
+        .str()
+        .expect("a text column")
+        .iter()
+        .map(|v| v.unwrap_or_default().to_owned())
+        .collect()
+}
