@@ -252,6 +252,23 @@ fn positive_label(values: &[&str]) -> Option<usize> {
 }
 
 pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable, TrainError> {
+    frame_to_dataset_as(df, spec, true)
+}
+
+/// As [`frame_to_dataset`], with a real-valued target (finite numbers, such as an amount) for
+/// squared-error trees.
+pub fn frame_to_dataset_continuous(
+    df: &DataFrame,
+    spec: &TableSpec,
+) -> Result<LoadedTable, TrainError> {
+    frame_to_dataset_as(df, spec, false)
+}
+
+fn frame_to_dataset_as(
+    df: &DataFrame,
+    spec: &TableSpec,
+    binary: bool,
+) -> Result<LoadedTable, TrainError> {
     let file = &spec.path;
     if df.height() == 0 {
         return Err(TrainError::Empty);
@@ -286,7 +303,7 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
 
     let t = col(&spec.target)?;
     let target: Vec<f64> = match t.dtype() {
-        DataType::String => {
+        DataType::String if binary => {
             let ca = t.str().map_err(|e| read_error(file, e))?;
             let mut values: Vec<&str> = ca.iter().flatten().collect();
             values.sort_unstable();
@@ -334,6 +351,16 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
                 .enumerate()
                 .map(|(row, v)| match v {
                     Some(v) if v == 0.0 || v == 1.0 => Ok(v),
+                    Some(v) if !binary && v.is_finite() => Ok(v),
+                    other if !binary => Err(TrainError::Read {
+                        file: file.clone(),
+                        message: format!(
+                            "column `{}`, row {}: value `{}`: the target must be a finite number",
+                            spec.target,
+                            row + 1,
+                            other.map_or("missing".into(), |v| v.to_string())
+                        ),
+                    }),
                     other => Err(TrainError::NotBinary {
                         column: spec.target.clone(),
                         row: row + 1,
@@ -469,7 +496,11 @@ pub fn frame_to_dataset(df: &DataFrame, spec: &TableSpec) -> Result<LoadedTable,
             Some(values)
         }
     };
-    let data = Dataset::new(names, kinds, columns, target, weight)?;
+    let data = if binary {
+        Dataset::new(names, kinds, columns, target, weight)?
+    } else {
+        Dataset::new_continuous(names, kinds, columns, target, weight)?
+    };
     Ok(LoadedTable {
         data,
         dtypes,

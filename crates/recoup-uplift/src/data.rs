@@ -5,7 +5,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 use recoup_train::Dataset;
-use recoup_train::table::{TableSpec, frame_to_dataset, read_frame};
+use recoup_train::table::{TableSpec, frame_to_dataset, frame_to_dataset_continuous, read_frame};
 
 use crate::error::UpliftError;
 
@@ -248,25 +248,8 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
         .as_ref()
         .map(|c| numbers(&df, path, c))
         .transpose()?;
-    // A real-valued outcome (an amount) is read as it is; the table reader, which takes 0/1
-    // targets, gets a 0/1 stand-in for it that nothing else sees.
     let outcome = numbers(&df, path, &spec.outcome)?;
     let binary = outcome.iter().all(|&v| v == 0.0 || v == 1.0);
-    if !binary {
-        if let Some(row) = outcome.iter().position(|v| !v.is_finite()) {
-            return Err(column_error(
-                path,
-                &spec.outcome,
-                format!("row {row} has no finite outcome"),
-            ));
-        }
-        let stand_in: Vec<f64> = outcome
-            .iter()
-            .map(|&v| f64::from(u8::from(v > 0.0)))
-            .collect();
-        df.with_column(Column::new(spec.outcome.as_str().into(), stand_in))
-            .map_err(|e| column_error(path, &spec.outcome, e))?;
-    }
     let mut drop = spec.drop.clone();
     drop.extend(non_features);
     drop.push(spec.treatment.clone());
@@ -275,20 +258,20 @@ pub fn load_uplift_table(spec: &UpliftTableSpec) -> Result<LoadedUplift, UpliftE
     drop.sort();
     drop.dedup();
     drop.retain(|d| *d != spec.outcome);
-    let loaded = frame_to_dataset(
-        &df,
-        &TableSpec {
-            path: path.clone(),
-            target: spec.outcome.clone(),
-            id: None,
-            drop,
-            weight: None,
-        },
-    )?;
-    let (mut features, dtypes) = (loaded.data, loaded.dtypes);
-    if !binary {
-        features = features.with_target(outcome)?;
-    }
+    let table = TableSpec {
+        path: path.clone(),
+        target: spec.outcome.clone(),
+        id: None,
+        drop,
+        weight: None,
+    };
+    // A 0/1 outcome is learnt by classification trees; any other (an amount) as it is.
+    let loaded = if binary {
+        frame_to_dataset(&df, &table)?
+    } else {
+        frame_to_dataset_continuous(&df, &table)?
+    };
+    let (features, dtypes) = (loaded.data, loaded.dtypes);
     if features.n_rows() != arm.len() {
         return Err(UpliftError::Invalid(format!(
             "{}: {} rows read for {} treatment values",

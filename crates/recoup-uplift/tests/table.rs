@@ -53,3 +53,31 @@ fn arms_outcomes_and_features_come_from_their_columns() {
     let err = load_uplift_table(&missing).unwrap_err().to_string();
     assert!(err.contains("`revenue`: not found"), "{err}");
 }
+
+#[test]
+fn a_real_valued_outcome_is_read_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(
+        &path,
+        "recency,segment,visit,conversion,spend\n3,A,1,0,12.5\n5,none,0,0,0\n1,A,1,1,29.5\n",
+    )
+    .unwrap();
+    let mut s = spec(&path, "none");
+    s.outcome = "spend".into();
+    s.extra_outcomes = Vec::new();
+    s.drop = vec!["conversion".into(), "visit".into()];
+    let t = load_uplift_table(&s).unwrap();
+    assert_eq!(t.data.features.target, [12.5, 0.0, 29.5]);
+    assert!(!t.data.binary_outcome());
+    std::fs::write(
+        &path,
+        "recency,segment,visit,conversion,spend\n3,A,1,0,12.5\n5,none,0,0,NA\n",
+    )
+    .unwrap();
+    let err = load_uplift_table(&s).unwrap_err().to_string();
+    assert!(
+        err.contains("`spend`, row 2") && err.contains("missing"),
+        "{err}"
+    );
+}
