@@ -98,12 +98,13 @@ impl TreeArgs {
 /// Fit an uplift learner on a whole table and save it as the next version of
 /// models/NAME/ (uplift.json, with the run's settings), for `recoup score --pay`.
 ///
-/// The scorer then takes p(pay | treatment) as the model's outcome under the control plus the
-/// treatment's effect, each catalog treatment matched to its arm by id. Train it on the
-/// feature stage's contact table: `--treatment treatment_id --control no_contact --outcome
-/// paid_in_window --propensity propensity`, dropping the contact-instant features (a
-/// decision has no contact yet). Features must be numeric. Measure it first with `recoup
-/// uplift evaluate`.
+/// The scorer matches each catalog treatment to its arm by id and takes the model's outcome
+/// under the control plus the treatment's effect: the probability of a payment for a 0/1
+/// outcome (`paid_in_window`), the amount collected for an amount (`amount_paid_in_window`,
+/// the better one on the simulator). Train it on the feature stage's contact table:
+/// `--treatment treatment_id --control no_contact --propensity propensity`, dropping the
+/// contact-instant features (a decision has no contact yet). Features must be numeric.
+/// Measure it first with `recoup uplift evaluate`.
 #[derive(Debug, Args)]
 struct TrainArgs {
     #[command(flatten)]
