@@ -69,20 +69,6 @@ fn write_decisions(path: &Path, accounts: &[String], treatments: &[String]) {
         .unwrap();
 }
 
-/// The contact-instant features: a decision at the export has no contact yet.
-const CONTACT_INSTANT: [&str; 10] = [
-    "local_hour",
-    "local_weekday",
-    "hours_since_snapshot",
-    "hours_since_prev_contact",
-    "hours_since_prev_same_channel",
-    "attempts_any_channel_7d",
-    "attempts_same_channel_7d",
-    "attempts_same_channel_365d",
-    "responses_same_channel_365d",
-    "hours_since_last_payment",
-];
-
 /// The treatment per decided account (`ids`) by the saved uplift model of the amount paid in
 /// `model` (a registry folder): the eligible treatment with the largest predicted extra amount
 /// net of its cost, or no contact if none is positive. No contact rules, no capacity.
@@ -288,8 +274,8 @@ fn main() {
         "--seed".into(),
         seed.to_string(),
     ];
-    for c in CONTACT_INSTANT {
-        train.extend(["--drop".to_owned(), c.to_owned()]);
+    for c in common::contact_instant_features(&dir.join("contact_features.parquet")) {
+        train.extend(["--drop".to_owned(), c]);
     }
     recoup(&train.iter().map(String::as_str).collect::<Vec<_>>());
     // The same learner on the amount paid: the scorer then takes the amount collected from it.

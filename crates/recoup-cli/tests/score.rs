@@ -9,21 +9,7 @@ use polars::prelude::*;
 
 mod common;
 
-use common::{read, recoup, strs, text};
-
-/// The contact table's contact-instant features: a decision has no contact yet.
-const CONTACT_INSTANT: [&str; 10] = [
-    "local_hour",
-    "local_weekday",
-    "hours_since_snapshot",
-    "hours_since_prev_contact",
-    "hours_since_prev_same_channel",
-    "attempts_any_channel_7d",
-    "attempts_same_channel_7d",
-    "attempts_same_channel_365d",
-    "responses_same_channel_365d",
-    "hours_since_last_payment",
-];
+use common::{contact_instant_features, read, recoup, strs, text};
 
 fn ok(args: &[&str]) {
     let out = recoup(args);
@@ -79,6 +65,8 @@ fn portfolio() -> &'static Path {
             s(&dir.join("contacts.parquet")),
         ]);
         let models = dir.join("models");
+        let instant = contact_instant_features(&dir.join("contacts.parquet"));
+        let instant: Vec<&str> = instant.iter().map(String::as_str).collect();
         let train = |name: &str, table: &str, target: &str, drop: &[&str]| {
             let table = dir.join(table);
             let mut args = vec![
@@ -101,18 +89,8 @@ fn portfolio() -> &'static Path {
             ok(&args);
         };
         train("propensity", "snapshots.parquet", "paid_30d", &[]);
-        train(
-            "pay",
-            "contacts.parquet",
-            "paid_in_window",
-            &CONTACT_INSTANT,
-        );
-        train(
-            "response",
-            "contacts.parquet",
-            "responded",
-            &CONTACT_INSTANT,
-        );
+        train("pay", "contacts.parquet", "paid_in_window", &instant);
+        train("response", "contacts.parquet", "responded", &instant);
         train(
             "response_with_instant",
             "contacts.parquet",
@@ -547,8 +525,8 @@ fn an_uplift_model_can_be_the_pay_model() {
     .map(str::to_owned)
     .collect::<Vec<String>>();
     args.push(s(&models).to_owned());
-    for c in CONTACT_INSTANT {
-        args.extend(["--drop".to_owned(), c.to_owned()]);
+    for c in contact_instant_features(&dir.join("contacts.parquet")) {
+        args.extend(["--drop".to_owned(), c]);
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = recoup(&refs);

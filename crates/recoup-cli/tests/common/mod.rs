@@ -173,3 +173,21 @@ pub fn strs(df: &polars::prelude::DataFrame, c: &str) -> Vec<String> {
         .map(|v| v.unwrap_or_default().to_owned())
         .collect()
 }
+
+/// The contact-instant features of a contact table written by `recoup features` (family
+/// `contact` in the `.schema.json` beside it): a decision has no contact yet, so models that
+/// score decisions are trained without them.
+#[allow(dead_code)]
+pub fn contact_instant_features(table: &std::path::Path) -> Vec<String> {
+    let schema = std::path::PathBuf::from(format!("{}.schema.json", table.display()));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema).expect("the schema file"))
+            .expect("a JSON schema");
+    json["features"]
+        .as_array()
+        .expect("a feature list")
+        .iter()
+        .filter(|f| f["family"] == "contact")
+        .map(|f| f["name"].as_str().expect("a name").to_owned())
+        .collect()
+}
