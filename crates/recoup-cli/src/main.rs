@@ -3,6 +3,7 @@
 
 mod commands;
 mod export;
+mod journey;
 mod models;
 mod score;
 mod train;
@@ -43,6 +44,7 @@ enum Command {
     Export(export::ExportArgs),
     Models(models::ModelsArgs),
     Uplift(uplift::UpliftArgs),
+    Journey(journey::JourneyArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -75,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => export::export(args),
         Command::Models(args) => models::models(args),
         Command::Uplift(args) => uplift::uplift(args),
+        Command::Journey(args) => journey::journey(args, !cli.quiet),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

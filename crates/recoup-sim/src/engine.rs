@@ -88,41 +88,43 @@ fn decision_days(missed: u32, charged_off: bool) -> &'static [i32] {
 }
 
 /// Missed instalments at which an account is charged off (180 DPD revolving, 120 DPD instalment).
-fn charge_off_at(product: Product) -> u32 {
+pub fn charge_off_at(product: Product) -> u32 {
     match product {
         Product::PersonalLoan | Product::AutoLoan => 5,
         _ => 7,
     }
 }
 
-#[derive(Clone)]
-struct Account {
-    product: Product,
-    zone: usize,
-    status: AccountStatus,
-    balance: f64,
-    instalment: f64,
-    arrears: f64,
-    missed: u32,
-    apr: f64,
-    limit: f64,
-    shock_left: u32,
-    consent: [bool; 5],
-    dnc: bool,
-    hardship: bool,
-    autopay: bool,
-    last_conversation_day: i32,
-    call_days: Vec<i32>,
-    pay_seq: u16,
-    contact_seq: u16,
-    promise_seq: u16,
+/// An account's state as the engine moves it month by month; [`Engine::simulate_account`]
+/// returns it as it stands at the export. Days are indices from the calendar's start.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub product: Product,
+    pub zone: usize,
+    pub status: AccountStatus,
+    pub balance: f64,
+    pub instalment: f64,
+    pub arrears: f64,
+    pub missed: u32,
+    pub apr: f64,
+    pub limit: f64,
+    pub shock_left: u32,
+    pub consent: [bool; 5],
+    pub dnc: bool,
+    pub hardship: bool,
+    pub autopay: bool,
+    pub last_conversation_day: i32,
+    pub call_days: Vec<i32>,
+    pub pay_seq: u16,
+    pub contact_seq: u16,
+    pub promise_seq: u16,
 }
 
 impl Account {
-    fn charged_off(&self) -> bool {
+    pub fn charged_off(&self) -> bool {
         self.status == AccountStatus::ChargedOff
     }
-    fn amount_due(&self) -> f64 {
+    pub fn amount_due(&self) -> f64 {
         if self.charged_off() {
             self.balance
         } else if self.status == AccountStatus::Open {
@@ -131,7 +133,7 @@ impl Account {
             0.0
         }
     }
-    fn situation(&self) -> Situation {
+    pub fn situation(&self) -> Situation {
         Situation {
             missed: self.missed,
             charged_off: self.charged_off(),
@@ -141,7 +143,7 @@ impl Account {
             amount_due: self.amount_due(),
         }
     }
-    fn call_allowed(&self, day: i32) -> bool {
+    pub fn call_allowed(&self, day: i32) -> bool {
         // Regulation F 1006.14(b)(2): at most 7 calls in 7 days, none in the 7 days after a conversation.
         day >= self.last_conversation_day + 7
             && self.call_days.iter().filter(|&&d| d > day - 7).count() < 7
@@ -247,8 +249,9 @@ impl<'a> Engine<'a> {
         self.local.to_utc_micros(acct.zone, day, hour, minute)
     }
 
-    /// Simulates account `index` and appends its rows.
-    pub fn simulate_account(&self, index: u32, rows: &mut Rows) {
+    /// Simulates account `index`, appends its rows and returns its traits and its state at
+    /// the export.
+    pub fn simulate_account(&self, index: u32, rows: &mut Rows) -> (Traits, Account) {
         let cfg = self.cfg;
         let cal = self.cal;
         let mut rng = account_rng(cfg.seed, index);
@@ -474,6 +477,7 @@ impl<'a> Engine<'a> {
         t.promise_reliability.push(traits.promise_reliability);
         t.contact_averse.push(traits.contact_averse);
         t.in_shock_at_export.push(acct.shock_left > 0);
+        (traits, acct)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -687,6 +691,7 @@ impl<'a> Engine<'a> {
                 c.at.push(at);
                 c.channel.push(channel);
                 c.treatment.push(chosen);
+                c.local_hour.push(hour as u8);
                 c.outcome.push(outcome);
                 c.arm.push(if explore {
                     PolicyArm::Explore
@@ -1048,7 +1053,8 @@ impl<'a> Engine<'a> {
     }
 }
 
-fn card_instalment(balance: f64) -> f64 {
+/// A card's minimum payment: 3% of the balance, at least 25.
+pub fn card_instalment(balance: f64) -> f64 {
     round_cents((0.03 * balance).max(25.0).min(balance))
 }
 

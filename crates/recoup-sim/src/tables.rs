@@ -57,6 +57,8 @@ pub struct ContactRows {
     pub at: Vec<i64>,
     pub channel: Vec<Channel>,
     pub treatment: Vec<u16>,
+    /// Local hour of the contact in the customer's zone (not written: `at` carries it).
+    pub local_hour: Vec<u8>,
     pub outcome: Vec<ContactOutcome>,
     pub arm: Vec<PolicyArm>,
     pub propensity: Vec<f64>,
@@ -161,6 +163,7 @@ impl Rows {
             at,
             channel,
             treatment,
+            local_hour,
             outcome,
             arm,
             propensity

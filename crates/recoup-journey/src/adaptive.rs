@@ -1,0 +1,234 @@
+//! The challenger: next-best-action each day, learnt from the logged history and adapted to
+//! how each customer responds.
+//!
+//! From the history (the logging policy's decisions before the export, with its propensities):
+//! - the value of each treatment in each stage: the self-normalised inverse-propensity mean of
+//!   the share of the amount due collected in the 30 days after the decision, minus that of
+//!   logged no-contact decisions (the lift);
+//! - each channel's response rate, and its best local hour (from explored contacts, whose hours
+//!   were drawn uniformly).
+//!
+//! Per account, every day: each treatment's net value is `amount due x lift x r - unit cost`,
+//! where `r` is the account's response rate on the channel (a Beta posterior: the channel's
+//! rate as prior, the account's own responses and silences before and during the journey as
+//! data) over the channel's rate. The best positive one is sent at the hour the customer last
+//! responded on that channel, else the channel's best hour, unless the account responded or was
+//! contacted too recently. Silence lowers `r`, so contact stops where it does not work.
+
+use recoup_core::{AccountStatus, Channel, TreatmentCatalog};
+use serde::{Deserialize, Serialize};
+
+use crate::env::AccountView;
+use crate::policy::{Allowed, Policy, Proposal};
+use crate::portfolio::{LoggedContact, Stage};
+
+/// Settings of the adaptive policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptiveSettings {
+    /// Days between two contacts of one account.
+    pub min_gap_days: i32,
+    /// Days without contact after the customer responded.
+    pub hold_after_response_days: i32,
+    /// Pseudo-contacts of the channel's rate in each account's response posterior.
+    pub prior_strength: f64,
+    /// Net value a contact must be expected to add, in the account's currency.
+    pub min_value: f64,
+    /// Effective sample size below which a treatment's lift in a stage is not trusted.
+    pub min_effective_n: f64,
+}
+
+impl Default for AdaptiveSettings {
+    fn default() -> Self {
+        Self {
+            min_gap_days: 4,
+            hold_after_response_days: 10,
+            prior_strength: 4.0,
+            min_value: 1.0,
+            min_effective_n: 30.0,
+        }
+    }
+}
+
+/// What the policy learnt from the history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LearntValues {
+    /// `[stage][treatment]`: lift over no contact in collected share of the amount due.
+    pub lift: Vec<Vec<Option<f64>>>,
+    /// Response rate per channel (`Channel::CONTACTABLE` order).
+    pub response_rate: [f64; 5],
+    /// Best local hour per channel.
+    pub best_hour: [u8; 5],
+}
+
+impl LearntValues {
+    pub fn fit(
+        history: &[LoggedContact],
+        catalog: &TreatmentCatalog,
+        min_effective_n: f64,
+    ) -> Self {
+        let n_t = catalog.treatments.len();
+        let n_s = Stage::ALL.len();
+        // (sum w, sum w y, sum w^2) per stage and treatment.
+        let mut acc = vec![vec![(0.0f64, 0.0f64, 0.0f64); n_t]; n_s];
+        let mut attempts = [0u64; 5];
+        let mut responses = [0u64; 5];
+        let mut by_hour = [[(0u64, 0u64); 24]; 5];
+        for c in history {
+            let w = 1.0 / c.propensity.max(1e-6);
+            let a = &mut acc[c.stage.index()][c.treatment as usize];
+            a.0 += w;
+            a.1 += w * c.collected_share.min(10.0);
+            a.2 += w * w;
+            if c.channel == Channel::None {
+                continue;
+            }
+            let ch = c.channel.index();
+            attempts[ch] += 1;
+            responses[ch] += u64::from(c.responded);
+            if c.explored {
+                let h = &mut by_hour[ch][c.local_hour as usize % 24];
+                h.0 += 1;
+                h.1 += u64::from(c.responded);
+            }
+        }
+        let none = catalog
+            .treatments
+            .iter()
+            .position(|t| t.channel == Channel::None);
+        let mean = |a: (f64, f64, f64)| {
+            let ess = if a.2 > 0.0 { a.0 * a.0 / a.2 } else { 0.0 };
+            (ess >= min_effective_n).then(|| a.1 / a.0)
+        };
+        let lift = acc
+            .iter()
+            .map(|row| {
+                let base = none.and_then(|i| mean(row[i]));
+                row.iter()
+                    .enumerate()
+                    .map(|(t, &a)| {
+                        if Some(t) == none {
+                            return None;
+                        }
+                        Some(mean(a)? - base?)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut response_rate = [0.0; 5];
+        let mut best_hour = [10u8; 5];
+        for ch in 0..5 {
+            response_rate[ch] = (responses[ch] as f64 + 1.0) / (attempts[ch] as f64 + 2.0);
+            let prior = 20.0;
+            let mut best = f64::MIN;
+            for h in 8..=20u8 {
+                let (n, r) = by_hour[ch][h as usize];
+                let rate = (r as f64 + prior * response_rate[ch]) / (n as f64 + prior);
+                if rate > best {
+                    best = rate;
+                    best_hour[ch] = h;
+                }
+            }
+        }
+        Self {
+            lift,
+            response_rate,
+            best_hour,
+        }
+    }
+}
+
+/// The adaptive next-best-action policy.
+#[derive(Debug, Clone)]
+pub struct Adaptive {
+    pub values: LearntValues,
+    pub settings: AdaptiveSettings,
+    pub catalog: TreatmentCatalog,
+}
+
+impl Adaptive {
+    pub fn fit(
+        history: &[LoggedContact],
+        catalog: &TreatmentCatalog,
+        settings: AdaptiveSettings,
+    ) -> Self {
+        Self {
+            values: LearntValues::fit(history, catalog, settings.min_effective_n),
+            settings,
+            catalog: catalog.clone(),
+        }
+    }
+}
+
+impl Policy for Adaptive {
+    type State = ();
+
+    fn name(&self) -> &str {
+        "adaptive"
+    }
+
+    fn decide(
+        &self,
+        view: &AccountView<'_>,
+        _: &mut (),
+        allowed: &Allowed<'_>,
+    ) -> Option<Proposal> {
+        if !view.in_collections() || view.promise_due.is_some() || view.in_arrangement {
+            return None;
+        }
+        let s = &self.settings;
+        let log = &view.log.contacts;
+        if log
+            .last()
+            .is_some_and(|c| view.day - c.day < s.min_gap_days)
+        {
+            return None;
+        }
+        if log
+            .iter()
+            .rev()
+            .any(|c| c.outcome.is_response() && view.day - c.day < s.hold_after_response_days)
+        {
+            return None;
+        }
+        let stage = Stage::of(view.dpd, view.status == AccountStatus::ChargedOff, false);
+        let lifts = &self.values.lift[stage.index()];
+        let mut best: Option<(f64, Proposal)> = None;
+        for (t, treatment) in self.catalog.treatments.iter().enumerate() {
+            let Some(lift) = lifts[t] else { continue };
+            if lift <= 0.0 || treatment.channel == Channel::None {
+                continue;
+            }
+            let ch = treatment.channel.index();
+            let journey = log.iter().filter(|c| c.channel == treatment.channel);
+            let (mut n, mut r) = (
+                f64::from(view.observed.attempts[ch]),
+                f64::from(view.observed.responses[ch]),
+            );
+            let mut last_hour = view.observed.response_hours[ch].last().copied();
+            for c in journey {
+                n += 1.0;
+                if c.outcome.is_response() {
+                    r += 1.0;
+                    last_hour = Some(c.hour);
+                }
+            }
+            let p = self.values.response_rate[ch];
+            let k = s.prior_strength;
+            let ratio = ((k * p + r) / (k + n)) / p;
+            let value = view.amount_due * lift * ratio - treatment.unit_cost;
+            let hour = last_hour.unwrap_or(self.values.best_hour[ch]);
+            let proposal = Proposal {
+                treatment: t as u16,
+                hour,
+            };
+            if value > s.min_value
+                && best.is_none_or(|(v, _)| value > v)
+                && allowed.check(proposal).is_ok()
+            {
+                best = Some((value, proposal));
+            }
+        }
+        best.map(|(_, p)| p)
+    }
+}

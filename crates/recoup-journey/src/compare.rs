@@ -1,0 +1,292 @@
+//! Policies compared in closed loop over several seeds: each seed simulates its own portfolio,
+//! every policy runs on it with the same environment draws (common random numbers), and the
+//! figures are reported as means with 95% confidence intervals over the seeds, with paired
+//! differences against the first policy that is not `none`.
+
+use std::collections::BTreeMap;
+
+use recoup_core::TreatmentCatalog;
+use serde::Serialize;
+
+use crate::adaptive::{Adaptive, AdaptiveSettings};
+use crate::env::AccountLog;
+use crate::error::JourneyError;
+use crate::policy::NoContact;
+use crate::portfolio::{Portfolio, Stage};
+use crate::run::{Estimate, Outcome, PolicyReport, RunSettings, run_policy};
+use crate::templates::{Champion, JourneyTemplates};
+
+/// The policies a comparison can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    /// Contact nobody.
+    None,
+    /// The journey templates.
+    Champion,
+    /// Next-best-action each day.
+    Adaptive,
+}
+
+impl PolicyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::None => "none",
+            PolicyKind::Champion => "champion",
+            PolicyKind::Adaptive => "adaptive",
+        }
+    }
+}
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub struct ComparisonSpec {
+    pub sim: recoup_sim::SimConfig,
+    pub catalog: TreatmentCatalog,
+    pub policies: Vec<PolicyKind>,
+    pub templates: JourneyTemplates,
+    pub adaptive: AdaptiveSettings,
+    /// `seed` is the first seed; seeds `seed..seed + seeds` are run.
+    pub run: RunSettings,
+    pub seeds: u32,
+    /// Journeys kept per stage and policy for the report (from the first seed).
+    pub sample_journeys: usize,
+}
+
+/// Per-account figures of one policy, estimated over the seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicySummary {
+    pub policy: PolicyKind,
+    pub collected_per_account: Estimate,
+    pub net_per_account: Estimate,
+    pub cost_per_account: Estimate,
+    pub cure_rate: Estimate,
+    pub contacts_per_account: Estimate,
+    pub opt_outs_per_1000: Estimate,
+    /// Summed over seeds (must be 0).
+    pub contacts_after_opt_out: u64,
+    /// Summed over seeds (must be 0).
+    pub violations: u64,
+    /// Per channel, per account, mean over seeds.
+    pub contacts_per_account_by_channel: [f64; 5],
+    /// Paired with the reference policy on the same seeds: this minus the reference.
+    pub collected_vs_reference: Option<Estimate>,
+    pub contacts_vs_reference: Option<Estimate>,
+    pub by_stage: BTreeMap<Stage, StageSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageSummary {
+    pub accounts_per_seed: f64,
+    pub collected_per_account: Estimate,
+    pub cure_rate: Estimate,
+    pub contacts_per_account: Estimate,
+}
+
+/// One account's journeys under every policy (the same account, the same draws).
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleJourney {
+    pub account: u32,
+    pub stage: Stage,
+    pub by_policy: Vec<(PolicyKind, AccountLog)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub days: i32,
+    pub seeds: Vec<u64>,
+    pub accounts_per_seed: Vec<usize>,
+    pub reference: Option<PolicyKind>,
+    pub policies: Vec<PolicySummary>,
+    /// Every run's full figures, per seed and policy.
+    pub runs: Vec<(u64, Vec<PolicyReport>)>,
+    pub samples: Vec<SampleJourney>,
+}
+
+/// Runs the comparison. `progress` is called after each seed with (seeds done, seeds).
+pub fn compare(
+    spec: &ComparisonSpec,
+    mut progress: impl FnMut(u32, u32),
+) -> Result<Comparison, JourneyError> {
+    spec.run.check()?;
+    if spec.policies.is_empty() {
+        return Err(
+            recoup_core::InvalidSetting::new("policies", "[]", "at least one policy").into(),
+        );
+    }
+    if !(1..=100).contains(&spec.seeds) {
+        return Err(recoup_core::InvalidSetting::new("seeds", spec.seeds, "1 to 100").into());
+    }
+    let reference = spec
+        .policies
+        .iter()
+        .copied()
+        .find(|&p| p != PolicyKind::None && spec.policies.len() > 1);
+    let mut runs = Vec::new();
+    let mut seeds = Vec::new();
+    let mut accounts_per_seed = Vec::new();
+    let mut samples = Vec::new();
+    for k in 0..spec.seeds {
+        let seed = spec.run.seed + u64::from(k);
+        let sim = recoup_sim::SimConfig {
+            seed,
+            ..spec.sim.clone()
+        };
+        let portfolio = Portfolio::simulate(&sim, &spec.catalog)?;
+        let settings = RunSettings {
+            seed,
+            ..spec.run.clone()
+        };
+        let mut reports = Vec::new();
+        let mut kept: Vec<(PolicyKind, Vec<crate::run::AccountJourney>)> = Vec::new();
+        for &kind in &spec.policies {
+            let journeys = match kind {
+                PolicyKind::None => run_policy(&portfolio, &NoContact, &settings),
+                PolicyKind::Champion => run_policy(
+                    &portfolio,
+                    &Champion {
+                        templates: spec.templates.clone(),
+                    },
+                    &settings,
+                ),
+                PolicyKind::Adaptive => run_policy(
+                    &portfolio,
+                    &Adaptive::fit(&portfolio.history, &spec.catalog, spec.adaptive.clone()),
+                    &settings,
+                ),
+            };
+            reports.push(PolicyReport::of(kind.as_str(), &journeys, &spec.catalog));
+            if k == 0 && spec.sample_journeys > 0 {
+                kept.push((kind, journeys));
+            }
+        }
+        if k == 0 {
+            samples = sample(&kept, spec.sample_journeys);
+        }
+        seeds.push(seed);
+        accounts_per_seed.push(portfolio.accounts.len());
+        runs.push((seed, reports));
+        progress(k + 1, spec.seeds);
+    }
+    let policies = spec
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, &kind)| {
+            summarise(
+                kind,
+                i,
+                &runs,
+                reference.and_then(|r| spec.policies.iter().position(|&p| p == r)),
+            )
+        })
+        .collect();
+    Ok(Comparison {
+        days: spec.run.days,
+        seeds,
+        accounts_per_seed,
+        reference,
+        policies,
+        runs,
+        samples,
+    })
+}
+
+fn per_account(o: &Outcome, f: impl Fn(&Outcome) -> f64) -> f64 {
+    f(o) / (o.accounts as f64).max(1.0)
+}
+
+fn summarise(
+    kind: PolicyKind,
+    i: usize,
+    runs: &[(u64, Vec<PolicyReport>)],
+    reference: Option<usize>,
+) -> PolicySummary {
+    let of = |f: &dyn Fn(&Outcome) -> f64| {
+        Estimate::of(&runs.iter().map(|(_, r)| f(&r[i].all)).collect::<Vec<_>>())
+    };
+    let paired = |f: &dyn Fn(&Outcome) -> f64| {
+        let r = reference.filter(|&r| r != i)?;
+        Some(Estimate::of(
+            &runs
+                .iter()
+                .map(|(_, x)| f(&x[i].all) - f(&x[r].all))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let n = runs.len() as f64;
+    let mut by_channel = [0.0; 5];
+    for (_, r) in runs {
+        for (ch, c) in by_channel.iter_mut().enumerate() {
+            *c += per_account(&r[i].all, |o| o.contacts_by_channel[ch] as f64) / n;
+        }
+    }
+    let by_stage = Stage::ALL
+        .iter()
+        .filter_map(|&s| {
+            let outs: Vec<&Outcome> = runs
+                .iter()
+                .filter_map(|(_, r)| r[i].by_stage.get(&s))
+                .collect();
+            if outs.is_empty() {
+                return None;
+            }
+            let est = |f: &dyn Fn(&Outcome) -> f64| {
+                Estimate::of(&outs.iter().map(|o| f(o)).collect::<Vec<_>>())
+            };
+            Some((
+                s,
+                StageSummary {
+                    accounts_per_seed: outs.iter().map(|o| o.accounts as f64).sum::<f64>()
+                        / outs.len() as f64,
+                    collected_per_account: est(&|o| per_account(o, |o| o.collected)),
+                    cure_rate: est(&|o| o.cure_rate()),
+                    contacts_per_account: est(&|o| o.contacts_per_account()),
+                },
+            ))
+        })
+        .collect();
+    PolicySummary {
+        policy: kind,
+        collected_per_account: of(&|o| per_account(o, |o| o.collected)),
+        net_per_account: of(&|o| per_account(o, |o| o.net)),
+        cost_per_account: of(&|o| per_account(o, |o| o.cost)),
+        cure_rate: of(&|o| o.cure_rate()),
+        contacts_per_account: of(&|o| o.contacts_per_account()),
+        opt_outs_per_1000: of(&|o| 1000.0 * per_account(o, |o| o.opt_outs as f64)),
+        contacts_after_opt_out: runs
+            .iter()
+            .map(|(_, r)| r[i].all.contacts_after_opt_out)
+            .sum(),
+        violations: runs.iter().map(|(_, r)| r[i].all.violations).sum(),
+        contacts_per_account_by_channel: by_channel,
+        collected_vs_reference: paired(&|o| per_account(o, |o| o.collected)),
+        contacts_vs_reference: paired(&|o| o.contacts_per_account()),
+        by_stage,
+    }
+}
+
+/// The first `per_stage` accounts of each starting stage that at least one policy contacted.
+fn sample(
+    kept: &[(PolicyKind, Vec<crate::run::AccountJourney>)],
+    per_stage: usize,
+) -> Vec<SampleJourney> {
+    let Some((_, first)) = kept.first() else {
+        return Vec::new();
+    };
+    let mut taken: BTreeMap<Stage, usize> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (a, j) in first.iter().enumerate() {
+        let count = taken.entry(j.stage).or_default();
+        if *count >= per_stage || kept.iter().all(|(_, js)| js[a].log.contacts.is_empty()) {
+            continue;
+        }
+        *count += 1;
+        out.push(SampleJourney {
+            account: j.account,
+            stage: j.stage,
+            by_policy: kept.iter().map(|(k, js)| (*k, js[a].log.clone())).collect(),
+        });
+    }
+    out
+}

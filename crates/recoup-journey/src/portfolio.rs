@@ -1,0 +1,308 @@
+//! The starting point of journeys: a portfolio simulated month by month up to the export, its
+//! accounts in collections with their state and latent traits, and the logged history (the
+//! logging policy's contacts and the payments that followed) that policies may learn from.
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use recoup_core::{AccountStatus, Channel, ContactOutcome, Product, TreatmentCatalog};
+use recoup_sim::calendar::{Calendar, DUE_OFFSET_DAYS, LocalTime, month_start};
+use recoup_sim::config::SimConfig;
+use recoup_sim::engine::Engine;
+use recoup_sim::model::Traits;
+use recoup_sim::tables::Rows;
+use serde::Serialize;
+
+use crate::error::JourneyError;
+
+/// What the logged history shows of one account before the export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// Contacts per channel (`Channel::CONTACTABLE` order).
+    pub attempts: [u32; 5],
+    /// Of which the customer responded (opened, clicked, right-party contact, promise).
+    pub responses: [u32; 5],
+    /// Local hours of the responses, per channel.
+    pub response_hours: [Vec<u8>; 5],
+}
+
+/// An account in collections at the export, as the journey starts (day 0 is the export date).
+#[derive(Debug, Clone)]
+pub struct StartState {
+    pub index: u32,
+    /// Latent: the environment's, never a policy's.
+    pub traits: Traits,
+    pub product: Product,
+    pub status: AccountStatus,
+    pub balance: f64,
+    pub instalment: f64,
+    pub arrears: f64,
+    /// Journey days (negative: before the export) of the missed due dates, oldest first.
+    pub unpaid_dues: Vec<i32>,
+    pub shock_days: i32,
+    pub consent: [bool; 5],
+    pub dnc: bool,
+    pub hardship: bool,
+    pub last_conversation_day: i32,
+    /// Journey days of the calls of the last seven days before the export.
+    pub call_days: Vec<i32>,
+    pub observed: Observed,
+}
+
+/// One logged decision of the history, with what followed it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoggedContact {
+    pub stage: Stage,
+    /// Catalog index.
+    pub treatment: u16,
+    pub channel: Channel,
+    /// Probability the logging policy gave this choice.
+    pub propensity: f64,
+    pub local_hour: u8,
+    pub explored: bool,
+    pub responded: bool,
+    /// Money collected in the 30 days after the contact, as a share of the amount due at the
+    /// start of the month it was made in.
+    pub collected_share: f64,
+}
+
+/// Delinquency stage: the champion's journeys and the reports are split by it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// 1-29 days past due.
+    Early,
+    /// 30-89 days past due.
+    Mid,
+    /// 90 or more days past due, not charged off.
+    Late,
+    /// Charged off, still owing.
+    Recovery,
+    /// Declared hardship (before charge-off).
+    Hardship,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Early,
+        Stage::Mid,
+        Stage::Late,
+        Stage::Recovery,
+        Stage::Hardship,
+    ];
+
+    pub fn of(dpd: i32, charged_off: bool, hardship: bool) -> Stage {
+        if charged_off {
+            Stage::Recovery
+        } else if hardship {
+            Stage::Hardship
+        } else if dpd >= 90 {
+            Stage::Late
+        } else if dpd >= 30 {
+            Stage::Mid
+        } else {
+            Stage::Early
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Early => "early",
+            Stage::Mid => "mid",
+            Stage::Late => "late",
+            Stage::Recovery => "recovery",
+            Stage::Hardship => "hardship",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A simulated portfolio at its export, ready for closed-loop journeys.
+#[derive(Debug, Clone)]
+pub struct Portfolio {
+    pub sim: SimConfig,
+    pub catalog: TreatmentCatalog,
+    pub export: NaiveDate,
+    /// Accounts in collections at the export, in account order.
+    pub accounts: Vec<StartState>,
+    /// Journey days on which instalments fall due (day 15 of each month after the export).
+    pub due_days: Vec<i32>,
+    /// The logging policy's decisions before the export.
+    pub history: Vec<LoggedContact>,
+}
+
+const CHUNK: usize = 512;
+
+impl Portfolio {
+    /// Simulates `sim` up to its export and keeps the accounts in collections there.
+    pub fn simulate(sim: &SimConfig, catalog: &TreatmentCatalog) -> Result<Self, JourneyError> {
+        sim.check()?;
+        let cal = Calendar::new(sim.start, sim.months);
+        let local = LocalTime::new(&cal);
+        let engine = Engine::new(sim, &cal, &local, catalog);
+        let export_day = cal.as_of_day[sim.months as usize];
+        let export = cal.as_of[sim.months as usize];
+        let parts: Vec<(Vec<StartState>, Vec<LoggedContact>)> = (0..sim.accounts)
+            .step_by(CHUNK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|from| {
+                let mut starts = Vec::new();
+                let mut history = Vec::new();
+                for i in from..(from + CHUNK).min(sim.accounts) {
+                    let mut rows = Rows::default();
+                    let (traits, acct) = engine.simulate_account(i as u32, &mut rows);
+                    history.extend(logged_contacts(&rows, &cal, catalog));
+                    let in_collections = (acct.status == AccountStatus::Open && acct.missed > 0)
+                        || acct.charged_off();
+                    if !in_collections {
+                        continue;
+                    }
+                    let unpaid_dues = (1..=acct.missed)
+                        .rev()
+                        .map(|k| {
+                            let due = month_start(sim.start, i64::from(sim.months) - i64::from(k))
+                                + chrono::Days::new(DUE_OFFSET_DAYS as u64);
+                            (due - export).num_days() as i32
+                        })
+                        .collect();
+                    let observed = observed(&rows);
+                    starts.push(StartState {
+                        index: i as u32,
+                        traits,
+                        product: acct.product,
+                        status: acct.status,
+                        balance: acct.balance,
+                        instalment: acct.instalment,
+                        arrears: acct.arrears,
+                        unpaid_dues,
+                        shock_days: acct.shock_left as i32 * 30,
+                        consent: acct.consent,
+                        dnc: acct.dnc,
+                        hardship: acct.hardship,
+                        last_conversation_day: acct.last_conversation_day - export_day,
+                        call_days: acct
+                            .call_days
+                            .iter()
+                            .map(|d| d - export_day)
+                            .filter(|&d| d > -7)
+                            .collect(),
+                        observed,
+                    });
+                }
+                (starts, history)
+            })
+            .collect();
+        let mut accounts = Vec::new();
+        let mut history = Vec::new();
+        for (s, h) in parts {
+            accounts.extend(s);
+            history.extend(h);
+        }
+        let due_days = (0..4)
+            .map(|m| {
+                let due = month_start(export, m) + chrono::Days::new(DUE_OFFSET_DAYS as u64);
+                (due - export).num_days() as i32
+            })
+            .collect();
+        Ok(Self {
+            sim: sim.clone(),
+            catalog: catalog.clone(),
+            export,
+            accounts,
+            due_days,
+            history,
+        })
+    }
+
+    /// Due days up to the end of a horizon of `days`.
+    pub fn due_days_within(&self, days: i32) -> Vec<i32> {
+        let mut out = Vec::new();
+        let mut m = 0;
+        loop {
+            let due = month_start(self.export, m) + chrono::Days::new(DUE_OFFSET_DAYS as u64);
+            let d = (due - self.export).num_days() as i32;
+            if d >= days {
+                break;
+            }
+            out.push(d);
+            m += 1;
+        }
+        out
+    }
+}
+
+fn observed(rows: &Rows) -> Observed {
+    let mut o = Observed::default();
+    let c = &rows.contacts;
+    for k in 0..c.index.len() {
+        if c.channel[k] == Channel::None {
+            continue;
+        }
+        let ch = c.channel[k].index();
+        o.attempts[ch] += 1;
+        if c.outcome[k].is_response() {
+            o.responses[ch] += 1;
+            o.response_hours[ch].push(c.local_hour[k]);
+        }
+    }
+    o
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// One account's logged decisions with the share of the amount due collected in the 30 days
+/// after each.
+fn logged_contacts(rows: &Rows, cal: &Calendar, catalog: &TreatmentCatalog) -> Vec<LoggedContact> {
+    let c = &rows.contacts;
+    let s = &rows.states;
+    let p = &rows.payments;
+    let epoch_day = i64::from(recoup_sim::calendar::days_since_epoch(cal.start));
+    let mut out = Vec::with_capacity(c.index.len());
+    for k in 0..c.index.len() {
+        let at = c.at[k];
+        let day = (at.div_euclid(DAY_MICROS) - epoch_day) as i32;
+        // The month the contact was made in: its state row holds the amount due and DPD.
+        let Some(m) = cal.as_of_day.iter().rposition(|&d| d <= day) else {
+            continue;
+        };
+        let Some(row) = s
+            .as_of
+            .iter()
+            .position(|&a| i64::from(a) - epoch_day == i64::from(cal.as_of_day[m]))
+        else {
+            continue;
+        };
+        let due = s.amount_due[row];
+        if due < 0.01 {
+            continue;
+        }
+        let collected: f64 = (0..p.index.len())
+            .filter(|&j| {
+                !p.reversed[j] && p.paid_at[j] > at && p.paid_at[j] <= at + 30 * DAY_MICROS
+            })
+            .map(|j| p.amount[j])
+            .sum();
+        let dpd = s.dpd[row] as i32 + (day - cal.as_of_day[m]);
+        let charged_off = s.status[row] == AccountStatus::ChargedOff;
+        // Hardship is not in the history's state rows; it reaches policies through the catalog's
+        // hardship treatment, so history stages leave it out.
+        let stage = Stage::of(dpd, charged_off, false);
+        let treatment = c.treatment[k];
+        out.push(LoggedContact {
+            stage,
+            treatment,
+            channel: catalog.treatments[treatment as usize].channel,
+            propensity: c.propensity[k],
+            local_hour: c.local_hour[k],
+            explored: c.arm[k] == recoup_core::PolicyArm::Explore,
+            responded: c.outcome[k].is_response() && c.outcome[k] != ContactOutcome::OptOut,
+            collected_share: collected / due,
+        });
+    }
+    out
+}

@@ -1,0 +1,310 @@
+//! The champion: declarative journey templates, one per delinquency stage, as a collections
+//! team writes them (TOML):
+//!
+//! ```toml
+//! [[journey]]
+//! stage = "early"             # early | mid | late | recovery | hardship
+//! restart_after_days = 10     # after the last step, days before the journey starts over
+//!
+//! [[journey.step]]
+//! wait_days = 0               # days after the previous step (the first: after the start)
+//! treatments = ["sms_reminder", "email_reminder"]   # the first the rules allow is sent
+//!
+//! [[journey.step]]
+//! wait_days = 4
+//! when = "silent"             # always (default) | silent | responded: since the journey began
+//! treatments = ["call_reminder"]
+//! hour = 18                   # local send hour; default 10 (digital), 9 (letter), 11 (call)
+//! ```
+//!
+//! Branches: a promise or an arrangement pauses the journey (the rules hold all contact), a
+//! payment that brings the account current ends it, and a change of stage starts the new
+//! stage's journey from its first step. A step whose treatments are all refused by the rules is
+//! retried the next day, for up to `retry_days`, then skipped.
+
+use std::path::{Path, PathBuf};
+
+use recoup_core::{AccountStatus, TreatmentCatalog};
+use serde::Deserialize;
+
+use crate::env::AccountView;
+use crate::error::JourneyError;
+use crate::policy::{Allowed, Policy, Proposal, default_hour};
+use crate::portfolio::Stage;
+
+const DEFAULT_TEMPLATES: &str = include_str!("default_journeys.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    #[default]
+    Always,
+    /// Only if the customer has not responded since the journey began (escalation).
+    Silent,
+    /// Only if the customer has responded since the journey began.
+    Responded,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    wait_days: i32,
+    #[serde(default)]
+    when: When,
+    treatments: Vec<String>,
+    #[serde(default)]
+    hour: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJourney {
+    stage: Stage,
+    restart_after_days: i32,
+    #[serde(default = "default_retry")]
+    retry_days: i32,
+    step: Vec<RawStep>,
+}
+
+fn default_retry() -> i32 {
+    2
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTemplates {
+    journey: Vec<RawJourney>,
+}
+
+/// One step of a journey, with its treatments resolved to catalog indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub wait_days: i32,
+    pub when: When,
+    /// (catalog index, local hour), in order of preference.
+    pub options: Vec<(u16, u8)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Journey {
+    pub stage: Stage,
+    pub restart_after_days: i32,
+    pub retry_days: i32,
+    pub steps: Vec<Step>,
+}
+
+/// The champion strategy: a journey per stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JourneyTemplates {
+    journeys: Vec<Option<Journey>>,
+    pub source: PathBuf,
+}
+
+impl JourneyTemplates {
+    /// The templates recoup ships with (`recoup journey templates` prints them).
+    pub fn default_toml() -> &'static str {
+        DEFAULT_TEMPLATES
+    }
+
+    pub fn default_templates(catalog: &TreatmentCatalog) -> Result<Self, JourneyError> {
+        Self::parse(DEFAULT_TEMPLATES, Path::new("<built-in journeys>"), catalog)
+    }
+
+    pub fn load(path: &Path, catalog: &TreatmentCatalog) -> Result<Self, JourneyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| JourneyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, catalog)
+    }
+
+    pub fn parse(
+        text: &str,
+        file: &Path,
+        catalog: &TreatmentCatalog,
+    ) -> Result<Self, JourneyError> {
+        let bad = |message: String| JourneyError::Template {
+            file: file.to_path_buf(),
+            message,
+        };
+        let raw: RawTemplates = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut journeys: Vec<Option<Journey>> = vec![None; Stage::ALL.len()];
+        for j in raw.journey {
+            let name = j.stage.as_str();
+            if journeys[j.stage.index()].is_some() {
+                return Err(bad(format!("stage `{name}` has two journeys")));
+            }
+            if j.step.is_empty() {
+                return Err(bad(format!("journey `{name}` has no step")));
+            }
+            if !(1..=365).contains(&j.restart_after_days) {
+                return Err(bad(format!(
+                    "journey `{name}`: restart_after_days = {} (expected 1 to 365)",
+                    j.restart_after_days
+                )));
+            }
+            if !(0..=30).contains(&j.retry_days) {
+                return Err(bad(format!(
+                    "journey `{name}`: retry_days = {} (expected 0 to 30)",
+                    j.retry_days
+                )));
+            }
+            let mut steps = Vec::with_capacity(j.step.len());
+            for (k, s) in j.step.iter().enumerate() {
+                if !(0..=365).contains(&s.wait_days) {
+                    return Err(bad(format!(
+                        "journey `{name}`, step {}: wait_days = {} (expected 0 to 365)",
+                        k + 1,
+                        s.wait_days
+                    )));
+                }
+                if s.treatments.is_empty() {
+                    return Err(bad(format!(
+                        "journey `{name}`, step {}: no treatments",
+                        k + 1
+                    )));
+                }
+                if let Some(h) = s.hour
+                    && !(8..=20).contains(&h)
+                {
+                    return Err(bad(format!(
+                        "journey `{name}`, step {}: hour = {h} (expected 8 to 20, Regulation F)",
+                        k + 1
+                    )));
+                }
+                let mut options = Vec::with_capacity(s.treatments.len());
+                for id in &s.treatments {
+                    let Some(i) = catalog.treatments.iter().position(|t| &t.id == id) else {
+                        return Err(JourneyError::UnknownTreatment {
+                            file: file.to_path_buf(),
+                            journey: name.into(),
+                            step: k + 1,
+                            treatment: id.clone(),
+                        });
+                    };
+                    let hour = s
+                        .hour
+                        .unwrap_or_else(|| default_hour(catalog.treatments[i].channel));
+                    options.push((i as u16, hour));
+                }
+                steps.push(Step {
+                    wait_days: s.wait_days,
+                    when: s.when,
+                    options,
+                });
+            }
+            journeys[j.stage.index()] = Some(Journey {
+                stage: j.stage,
+                restart_after_days: j.restart_after_days,
+                retry_days: j.retry_days,
+                steps,
+            });
+        }
+        Ok(Self {
+            journeys,
+            source: file.to_path_buf(),
+        })
+    }
+
+    pub fn journey(&self, stage: Stage) -> Option<&Journey> {
+        self.journeys[stage.index()].as_ref()
+    }
+}
+
+/// Where an account is in its journey.
+#[derive(Debug, Clone, Default)]
+pub struct JourneyState {
+    stage: Option<Stage>,
+    step: usize,
+    next_day: i32,
+    /// Contacts in the log when the journey (or its restart) began.
+    first_contact: usize,
+    blocked_days: i32,
+}
+
+/// The champion policy: the stage's journey template, step by step.
+#[derive(Debug, Clone)]
+pub struct Champion {
+    pub templates: JourneyTemplates,
+}
+
+impl Policy for Champion {
+    type State = JourneyState;
+
+    fn name(&self) -> &str {
+        "champion"
+    }
+
+    fn decide(
+        &self,
+        view: &AccountView<'_>,
+        state: &mut JourneyState,
+        allowed: &Allowed<'_>,
+    ) -> Option<Proposal> {
+        if !view.in_collections() {
+            *state = JourneyState::default();
+            return None;
+        }
+        let stage = Stage::of(
+            view.dpd,
+            view.status == AccountStatus::ChargedOff,
+            view.hardship,
+        );
+        if state.stage != Some(stage) {
+            *state = JourneyState {
+                stage: Some(stage),
+                step: 0,
+                next_day: view.day,
+                first_contact: view.log.contacts.len(),
+                blocked_days: 0,
+            };
+            if let Some(j) = self.templates.journey(stage) {
+                state.next_day += j.steps[0].wait_days;
+            }
+        }
+        let journey = self.templates.journey(stage)?;
+        if view.promise_due.is_some() || view.in_arrangement {
+            return None;
+        }
+        while view.day >= state.next_day {
+            if state.step >= journey.steps.len() {
+                state.step = 0;
+                state.first_contact = view.log.contacts.len();
+                state.next_day = view.day + journey.steps[0].wait_days;
+                continue;
+            }
+            let step = &journey.steps[state.step];
+            let responded = view.log.contacts[state.first_contact..]
+                .iter()
+                .any(|c| c.outcome.is_response());
+            let applies = match step.when {
+                When::Always => true,
+                When::Silent => !responded,
+                When::Responded => responded,
+            };
+            let chosen = if applies {
+                step.options
+                    .iter()
+                    .map(|&(treatment, hour)| Proposal { treatment, hour })
+                    .find(|&p| allowed.check(p).is_ok())
+            } else {
+                None
+            };
+            if applies && chosen.is_none() && state.blocked_days < journey.retry_days {
+                state.blocked_days += 1;
+                return None;
+            }
+            state.blocked_days = 0;
+            state.step += 1;
+            state.next_day = view.day
+                + journey
+                    .steps
+                    .get(state.step)
+                    .map_or(journey.restart_after_days, |s| s.wait_days);
+            if chosen.is_some() {
+                return chosen;
+            }
+        }
+        None
+    }
+}
