@@ -36,6 +36,9 @@ enum PolicyArg {
     Champion,
     /// Next-best-action each day, learnt from the history and each customer's responses.
     Adaptive,
+    /// The journey templates, each step sent at the hour the customer answers (learnt from
+    /// their responses).
+    Personal,
 }
 
 impl From<PolicyArg> for PolicyKind {
@@ -44,6 +47,7 @@ impl From<PolicyArg> for PolicyKind {
             PolicyArg::None => PolicyKind::None,
             PolicyArg::Champion => PolicyKind::Champion,
             PolicyArg::Adaptive => PolicyKind::Adaptive,
+            PolicyArg::Personal => PolicyKind::Personal,
         }
     }
 }
@@ -60,7 +64,7 @@ impl From<PolicyArg> for PolicyKind {
 struct SimulateArgs {
     /// Policies to run (repeatable); the first one that is not `none` is the reference of the
     /// paired differences.
-    #[arg(long = "policy", value_enum, default_values_t = [PolicyArg::None, PolicyArg::Champion, PolicyArg::Adaptive])]
+    #[arg(long = "policy", value_enum, default_values_t = [PolicyArg::None, PolicyArg::Champion, PolicyArg::Personal, PolicyArg::Adaptive])]
     policies: Vec<PolicyArg>,
     /// Days of the journey.
     #[arg(long, default_value_t = 60)]
@@ -82,6 +86,18 @@ struct SimulateArgs {
     /// Contacts of any channel in any seven days.
     #[arg(long, default_value_t = 3)]
     max_contacts_per_week: u32,
+    /// Adaptive policy: days between two contacts of one account.
+    #[arg(long, default_value_t = AdaptiveSettings::default().min_gap_days)]
+    min_gap_days: i32,
+    /// Adaptive policy: days without contact after the customer responded.
+    #[arg(long, default_value_t = AdaptiveSettings::default().hold_after_response_days)]
+    hold_after_response_days: i32,
+    /// Adaptive policy: net value a contact must be expected to add.
+    #[arg(long, default_value_t = AdaptiveSettings::default().min_value)]
+    min_value: f64,
+    /// Adaptive policy: standard errors taken off each learnt treatment value.
+    #[arg(long, default_value_t = AdaptiveSettings::default().lift_standard_errors)]
+    lift_standard_errors: f64,
     /// Write the whole comparison (every run, sample journeys) as JSON.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -126,7 +142,13 @@ fn simulate(args: SimulateArgs, progress: bool) -> Result<ExitCode> {
         catalog,
         policies,
         templates,
-        adaptive: AdaptiveSettings::default(),
+        adaptive: AdaptiveSettings {
+            min_gap_days: args.min_gap_days,
+            hold_after_response_days: args.hold_after_response_days,
+            min_value: args.min_value,
+            lift_standard_errors: args.lift_standard_errors,
+            ..AdaptiveSettings::default()
+        },
         run: RunSettings {
             days: args.days,
             seed: args.seed,

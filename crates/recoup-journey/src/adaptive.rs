@@ -4,7 +4,7 @@
 //! From the history (the logging policy's decisions before the export, with its propensities):
 //! - the value of each treatment in each stage: the self-normalised inverse-propensity mean of
 //!   the share of the amount due collected in the 30 days after the decision, minus that of
-//!   logged no-contact decisions (the lift);
+//!   logged no-contact decisions, less `lift_standard_errors` standard errors (the lift);
 //! - each channel's response rate, and its best local hour (from explored contacts, whose hours
 //!   were drawn uniformly).
 //!
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::AccountView;
 use crate::policy::{Allowed, Policy, Proposal};
-use crate::portfolio::{LoggedContact, Stage};
+use crate::portfolio::{LoggedContact, Portfolio, Stage};
 
 /// Settings of the adaptive policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,16 +36,60 @@ pub struct AdaptiveSettings {
     pub min_value: f64,
     /// Effective sample size below which a treatment's lift in a stage is not trusted.
     pub min_effective_n: f64,
+    /// Standard errors taken off each lift estimate before treatments are compared.
+    pub lift_standard_errors: f64,
+}
+
+impl AdaptiveSettings {
+    pub fn check(&self) -> Result<(), recoup_core::InvalidSetting> {
+        use recoup_core::InvalidSetting as E;
+        if !(1..=60).contains(&self.min_gap_days) {
+            return Err(E::new("min_gap_days", self.min_gap_days, "1 to 60 days"));
+        }
+        if !(0..=60).contains(&self.hold_after_response_days) {
+            return Err(E::new(
+                "hold_after_response_days",
+                self.hold_after_response_days,
+                "0 to 60 days",
+            ));
+        }
+        if !(self.prior_strength > 0.0 && self.prior_strength.is_finite()) {
+            return Err(E::new(
+                "prior_strength",
+                self.prior_strength,
+                "a positive number",
+            ));
+        }
+        if !self.min_value.is_finite() {
+            return Err(E::new("min_value", self.min_value, "a finite amount"));
+        }
+        if !(0.0..=5.0).contains(&self.lift_standard_errors) {
+            return Err(E::new(
+                "lift_standard_errors",
+                self.lift_standard_errors,
+                "0 to 5",
+            ));
+        }
+        if !(self.min_effective_n >= 1.0 && self.min_effective_n.is_finite()) {
+            return Err(E::new(
+                "min_effective_n",
+                self.min_effective_n,
+                "at least 1",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for AdaptiveSettings {
     fn default() -> Self {
         Self {
-            min_gap_days: 4,
+            min_gap_days: 2,
             hold_after_response_days: 10,
             prior_strength: 4.0,
             min_value: 1.0,
             min_effective_n: 30.0,
+            lift_standard_errors: 1.0,
         }
     }
 }
@@ -66,20 +110,24 @@ impl LearntValues {
         history: &[LoggedContact],
         catalog: &TreatmentCatalog,
         min_effective_n: f64,
+        confidence: f64,
     ) -> Self {
         let n_t = catalog.treatments.len();
         let n_s = Stage::ALL.len();
-        // (sum w, sum w y, sum w^2) per stage and treatment.
-        let mut acc = vec![vec![(0.0f64, 0.0f64, 0.0f64); n_t]; n_s];
+        // Sums of w, w y, w^2, w^2 y and w^2 y^2 per stage and treatment.
+        let mut acc = vec![vec![[0.0f64; 5]; n_t]; n_s];
         let mut attempts = [0u64; 5];
         let mut responses = [0u64; 5];
         let mut by_hour = [[(0u64, 0u64); 24]; 5];
         for c in history {
             let w = 1.0 / c.propensity.max(1e-6);
             let a = &mut acc[c.stage.index()][c.treatment as usize];
-            a.0 += w;
-            a.1 += w * c.collected_share.min(10.0);
-            a.2 += w * w;
+            let y = c.collected_share.min(10.0);
+            a[0] += w;
+            a[1] += w * y;
+            a[2] += w * w;
+            a[3] += w * w * y;
+            a[4] += w * w * y * y;
             if c.channel == Channel::None {
                 continue;
             }
@@ -96,9 +144,14 @@ impl LearntValues {
             .treatments
             .iter()
             .position(|t| t.channel == Channel::None);
-        let mean = |a: (f64, f64, f64)| {
-            let ess = if a.2 > 0.0 { a.0 * a.0 / a.2 } else { 0.0 };
-            (ess >= min_effective_n).then(|| a.1 / a.0)
+        // The self-normalised mean and its variance (delta method).
+        let mean = |a: [f64; 5]| {
+            let ess = if a[2] > 0.0 { a[0] * a[0] / a[2] } else { 0.0 };
+            (ess >= min_effective_n).then(|| {
+                let m = a[1] / a[0];
+                let var = (a[4] - 2.0 * m * a[3] + m * m * a[2]) / (a[0] * a[0]);
+                (m, var.max(0.0))
+            })
         };
         let lift = acc
             .iter()
@@ -110,7 +163,11 @@ impl LearntValues {
                         if Some(t) == none {
                             return None;
                         }
-                        Some(mean(a)? - base?)
+                        // A lower bound (one standard error), so that the largest of many
+                        // noisy estimates is not taken for the best treatment.
+                        let (m, v) = mean(a)?;
+                        let (m0, v0) = base?;
+                        Some(m - m0 - confidence * (v + v0).sqrt())
                     })
                     .collect()
             })
@@ -138,6 +195,36 @@ impl LearntValues {
     }
 }
 
+impl LearntValues {
+    /// How this customer answers `channel`, over the channel's rate (a Beta posterior with
+    /// `prior_strength` pseudo-contacts at the channel's rate, updated by every contact before
+    /// and during the journey), and the hour to use: the hour of their last response on it,
+    /// else the channel's best hour.
+    pub fn customer(
+        &self,
+        view: &AccountView<'_>,
+        channel: Channel,
+        prior_strength: f64,
+    ) -> (f64, u8) {
+        let ch = channel.index();
+        let (mut n, mut r) = (
+            f64::from(view.observed.attempts[ch]),
+            f64::from(view.observed.responses[ch]),
+        );
+        let mut last_hour = view.observed.response_hours[ch].last().copied();
+        for c in view.log.contacts.iter().filter(|c| c.channel == channel) {
+            n += 1.0;
+            if c.outcome.is_response() {
+                r += 1.0;
+                last_hour = Some(c.hour);
+            }
+        }
+        let p = self.response_rate[ch];
+        let ratio = ((prior_strength * p + r) / (prior_strength + n)) / p;
+        (ratio, last_hour.unwrap_or(self.best_hour[ch]))
+    }
+}
+
 /// The adaptive next-best-action policy.
 #[derive(Debug, Clone)]
 pub struct Adaptive {
@@ -147,13 +234,16 @@ pub struct Adaptive {
 }
 
 impl Adaptive {
-    pub fn fit(
-        history: &[LoggedContact],
-        catalog: &TreatmentCatalog,
-        settings: AdaptiveSettings,
-    ) -> Self {
+    /// Learns from the portfolio's logged history and its accounts' observable records.
+    pub fn fit(portfolio: &Portfolio, settings: AdaptiveSettings) -> Self {
+        let catalog = &portfolio.catalog;
         Self {
-            values: LearntValues::fit(history, catalog, settings.min_effective_n),
+            values: LearntValues::fit(
+                &portfolio.history,
+                catalog,
+                settings.min_effective_n,
+                settings.lift_standard_errors,
+            ),
             settings,
             catalog: catalog.clone(),
         }
@@ -199,25 +289,10 @@ impl Policy for Adaptive {
             if lift <= 0.0 || treatment.channel == Channel::None {
                 continue;
             }
-            let ch = treatment.channel.index();
-            let journey = log.iter().filter(|c| c.channel == treatment.channel);
-            let (mut n, mut r) = (
-                f64::from(view.observed.attempts[ch]),
-                f64::from(view.observed.responses[ch]),
-            );
-            let mut last_hour = view.observed.response_hours[ch].last().copied();
-            for c in journey {
-                n += 1.0;
-                if c.outcome.is_response() {
-                    r += 1.0;
-                    last_hour = Some(c.hour);
-                }
-            }
-            let p = self.values.response_rate[ch];
-            let k = s.prior_strength;
-            let ratio = ((k * p + r) / (k + n)) / p;
+            let (ratio, hour) = self
+                .values
+                .customer(view, treatment.channel, s.prior_strength);
             let value = view.amount_due * lift * ratio - treatment.unit_cost;
-            let hour = last_hour.unwrap_or(self.values.best_hour[ch]);
             let proposal = Proposal {
                 treatment: t as u16,
                 hour,

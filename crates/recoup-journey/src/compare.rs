@@ -26,6 +26,8 @@ pub enum PolicyKind {
     Champion,
     /// Next-best-action each day.
     Adaptive,
+    /// The journey templates, each step sent at the hour the customer answers.
+    Personal,
 }
 
 impl PolicyKind {
@@ -34,6 +36,7 @@ impl PolicyKind {
             PolicyKind::None => "none",
             PolicyKind::Champion => "champion",
             PolicyKind::Adaptive => "adaptive",
+            PolicyKind::Personal => "personal",
         }
     }
 }
@@ -101,6 +104,8 @@ pub struct Comparison {
     /// Every run's full figures, per seed and policy.
     pub runs: Vec<(u64, Vec<PolicyReport>)>,
     pub samples: Vec<SampleJourney>,
+    /// What the adaptive policy learnt on the first seed's history.
+    pub adaptive_values: Option<crate::adaptive::LearntValues>,
 }
 
 /// Runs the comparison. `progress` is called after each seed with (seeds done, seeds).
@@ -109,6 +114,7 @@ pub fn compare(
     mut progress: impl FnMut(u32, u32),
 ) -> Result<Comparison, JourneyError> {
     spec.run.check()?;
+    spec.adaptive.check()?;
     if spec.policies.is_empty() {
         return Err(
             recoup_core::InvalidSetting::new("policies", "[]", "at least one policy").into(),
@@ -126,6 +132,7 @@ pub fn compare(
     let mut seeds = Vec::new();
     let mut accounts_per_seed = Vec::new();
     let mut samples = Vec::new();
+    let mut adaptive_values = None;
     for k in 0..spec.seeds {
         let seed = spec.run.seed + u64::from(k);
         let sim = recoup_sim::SimConfig {
@@ -146,14 +153,28 @@ pub fn compare(
                     &portfolio,
                     &Champion {
                         templates: spec.templates.clone(),
+                        personal: None,
                     },
                     &settings,
                 ),
-                PolicyKind::Adaptive => run_policy(
-                    &portfolio,
-                    &Adaptive::fit(&portfolio.history, &spec.catalog, spec.adaptive.clone()),
-                    &settings,
-                ),
+                PolicyKind::Personal => {
+                    let learnt = Adaptive::fit(&portfolio, spec.adaptive.clone());
+                    let policy = Champion {
+                        templates: spec.templates.clone(),
+                        personal: Some(crate::templates::Personal {
+                            values: learnt.values,
+                            prior_strength: spec.adaptive.prior_strength,
+                        }),
+                    };
+                    run_policy(&portfolio, &policy, &settings)
+                }
+                PolicyKind::Adaptive => {
+                    let policy = Adaptive::fit(&portfolio, spec.adaptive.clone());
+                    if k == 0 {
+                        adaptive_values = Some(policy.values.clone());
+                    }
+                    run_policy(&portfolio, &policy, &settings)
+                }
             };
             reports.push(PolicyReport::of(kind.as_str(), &journeys, &spec.catalog));
             if k == 0 && spec.sample_journeys > 0 {
@@ -189,6 +210,7 @@ pub fn compare(
         policies,
         runs,
         samples,
+        adaptive_values,
     })
 }
 

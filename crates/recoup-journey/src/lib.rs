@@ -14,7 +14,7 @@
 //! let sim = recoup_sim::SimConfig { accounts: 2_000, ..Default::default() };
 //! let catalog = recoup_core::TreatmentCatalog::default_catalog();
 //! let portfolio = Portfolio::simulate(&sim, &catalog)?;
-//! let champion = Champion { templates: JourneyTemplates::default_templates(&catalog)? };
+//! let champion = Champion { templates: JourneyTemplates::default_templates(&catalog)?, personal: None };
 //! let settings = RunSettings { days: 60, seed: 1, env: Default::default(), rules: Default::default() };
 //! let journeys = run_policy(&portfolio, &champion, &settings);
 //! println!("{} accounts", journeys.len());

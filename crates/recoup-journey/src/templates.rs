@@ -226,13 +226,29 @@ pub struct JourneyState {
 #[derive(Debug, Clone)]
 pub struct Champion {
     pub templates: JourneyTemplates,
+    /// Personal journeys: the same templates and treatments, each sent at the hour this
+    /// customer answers (their last response on the channel, else the channel's best hour).
+    pub personal: Option<Personal>,
+}
+
+/// What personal journeys learnt from the history (channel response rates and best hours).
+/// Choosing the channel by response rate instead of the team's order was tried and collected
+/// less (calls answered rarely still bring promises): only the hour is personal.
+#[derive(Debug, Clone)]
+pub struct Personal {
+    pub values: crate::adaptive::LearntValues,
+    pub prior_strength: f64,
 }
 
 impl Policy for Champion {
     type State = JourneyState;
 
     fn name(&self) -> &str {
-        "champion"
+        if self.personal.is_some() {
+            "personal"
+        } else {
+            "champion"
+        }
     }
 
     fn decide(
@@ -282,13 +298,25 @@ impl Policy for Champion {
                 When::Silent => !responded,
                 When::Responded => responded,
             };
-            let chosen = if applies {
+            let chosen = if !applies {
+                None
+            } else if let Some(personal) = &self.personal {
+                step.options
+                    .iter()
+                    .map(|&(treatment, _)| {
+                        let channel = allowed.catalog.treatments[treatment as usize].channel;
+                        let (_, hour) =
+                            personal
+                                .values
+                                .customer(view, channel, personal.prior_strength);
+                        Proposal { treatment, hour }
+                    })
+                    .find(|&p| allowed.check(p).is_ok())
+            } else {
                 step.options
                     .iter()
                     .map(|&(treatment, hour)| Proposal { treatment, hour })
                     .find(|&p| allowed.check(p).is_ok())
-            } else {
-                None
             };
             if applies && chosen.is_none() && state.blocked_days < journey.retry_days {
                 state.blocked_days += 1;
