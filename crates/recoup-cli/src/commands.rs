@@ -643,6 +643,14 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         100.0 * (truth_value.net_policy - truth_value.net_no_contact)
             / truth_value.net_no_contact.abs().max(1e-9),
     );
+    let journeys = args.out.join("journeys.json");
+    out!(
+        "\n== 11. journeys in closed loop: every policy for 60 days on portfolios simulated like this one (recoup journey simulate --accounts {} --seeds 3 --seed {}), into {}",
+        cfg.accounts,
+        cfg.seed,
+        journeys.display()
+    );
+    crate::journey::demo_step(&cfg, &journeys)?;
     out!(
         "\nThe tables are in {0}/, the ground truth in {0}/truth/ (see data/README.md), the decisions in {1} with {2}.",
         args.out.display(),

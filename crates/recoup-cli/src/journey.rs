@@ -177,7 +177,7 @@ fn simulate(args: SimulateArgs, progress: bool) -> Result<ExitCode> {
     if args.json {
         emit(format_args!("{json}\n"));
     } else {
-        print_comparison(&comparison);
+        print_comparison(&comparison, false);
     }
     let broken = comparison
         .policies
@@ -188,6 +188,38 @@ fn simulate(args: SimulateArgs, progress: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The demo's last step: every policy in closed loop for 60 days on portfolios simulated like
+/// the demo's, over three seeds from the demo's; the comparison is written to `out`.
+pub fn demo_step(sim: &recoup_sim::SimConfig, out: &std::path::Path) -> Result<()> {
+    let catalog = TreatmentCatalog::default_catalog();
+    let templates = JourneyTemplates::default_templates(&catalog)?;
+    let spec = ComparisonSpec {
+        sim: sim.clone(),
+        catalog,
+        policies: vec![
+            PolicyKind::None,
+            PolicyKind::Champion,
+            PolicyKind::Personal,
+            PolicyKind::Adaptive,
+        ],
+        templates,
+        adaptive: AdaptiveSettings::default(),
+        run: RunSettings {
+            days: 60,
+            seed: sim.seed,
+            env: EnvSettings::default(),
+            rules: JourneyRules::default(),
+        },
+        seeds: 3,
+        sample_journeys: 3,
+    };
+    let comparison = recoup_journey::compare(&spec, |_, _| {})?;
+    let json = serde_json::to_string_pretty(&comparison).context("serialising the comparison")?;
+    recoup_io::write_text_atomic(out, &json)?;
+    print_comparison(&comparison, true);
+    Ok(())
 }
 
 fn est(e: &Estimate, digits: usize) -> String {
@@ -206,8 +238,9 @@ fn pct(e: &Estimate) -> String {
     }
 }
 
-/// Prints the comparison as Markdown tables.
-pub fn print_comparison(c: &Comparison) {
+/// Prints the comparison as Markdown tables (`brief`: the policy table and the paired
+/// differences only).
+pub fn print_comparison(c: &Comparison, brief: bool) {
     let accounts: usize =
         c.accounts_per_seed.iter().sum::<usize>() / c.accounts_per_seed.len().max(1);
     emit(format_args!(
@@ -251,6 +284,9 @@ pub fn print_comparison(c: &Comparison) {
                 ));
             }
         }
+    }
+    if brief {
+        return;
     }
     emit(format_args!(
         "\nContacts per account by channel:\n\n| policy | {} |\n|---|{}\n",

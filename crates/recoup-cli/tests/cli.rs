@@ -163,6 +163,14 @@ fn demo_runs_end_to_end() {
             .join("demo/models/pay_uplift/v1/uplift.json")
             .is_file()
     );
+    assert!(s.contains("== 11. journeys in closed loop"), "{s}");
+    assert!(s.contains("| personal |"), "{s}");
+    let journeys: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("demo/journeys.json")).unwrap())
+            .unwrap();
+    for p in journeys["policies"].as_array().unwrap() {
+        assert_eq!(p["violations"], 0, "{p}");
+    }
     // Models trained on recoup's own feature tables: keys, other labels and logging
     // descriptors are not features, and the split is in time.
     let models = tmp.path().join("demo/models");

@@ -4,7 +4,8 @@
 //! From the history (the logging policy's decisions before the export, with its propensities):
 //! - the value of each treatment in each stage: the self-normalised inverse-propensity mean of
 //!   the share of the amount due collected in the 30 days after the decision, minus that of
-//!   logged no-contact decisions, less `lift_standard_errors` standard errors (the lift);
+//!   the logged no-contact decisions taken where the treatment's channel was open too, less
+//!   `lift_standard_errors` standard errors (the lift);
 //! - each channel's response rate, and its best local hour (from explored contacts, whose hours
 //!   were drawn uniformly).
 //!
@@ -89,7 +90,7 @@ impl Default for AdaptiveSettings {
             prior_strength: 4.0,
             min_value: 1.0,
             min_effective_n: 30.0,
-            lift_standard_errors: 1.0,
+            lift_standard_errors: 0.5,
         }
     }
 }
@@ -116,19 +117,28 @@ impl LearntValues {
         let n_s = Stage::ALL.len();
         // Sums of w, w y, w^2, w^2 y and w^2 y^2 per stage and treatment.
         let mut acc = vec![vec![[0.0f64; 5]; n_t]; n_s];
+        // The same sums over no-contact decisions taken where each channel was open.
+        let mut base_acc = vec![[[0.0f64; 5]; 5]; n_s];
         let mut attempts = [0u64; 5];
         let mut responses = [0u64; 5];
         let mut by_hour = [[(0u64, 0u64); 24]; 5];
         for c in history {
             let w = 1.0 / c.propensity.max(1e-6);
-            let a = &mut acc[c.stage.index()][c.treatment as usize];
             let y = c.collected_share.min(10.0);
-            a[0] += w;
-            a[1] += w * y;
-            a[2] += w * w;
-            a[3] += w * w * y;
-            a[4] += w * w * y * y;
+            let add = |a: &mut [f64; 5]| {
+                a[0] += w;
+                a[1] += w * y;
+                a[2] += w * w;
+                a[3] += w * w * y;
+                a[4] += w * w * y * y;
+            };
+            add(&mut acc[c.stage.index()][c.treatment as usize]);
             if c.channel == Channel::None {
+                for (ch, open) in c.channel_open.iter().enumerate() {
+                    if *open {
+                        add(&mut base_acc[c.stage.index()][ch]);
+                    }
+                }
                 continue;
             }
             let ch = c.channel.index();
@@ -155,14 +165,19 @@ impl LearntValues {
         };
         let lift = acc
             .iter()
-            .map(|row| {
-                let base = none.and_then(|i| mean(row[i]));
+            .zip(&base_acc)
+            .map(|(row, base_row)| {
                 row.iter()
                     .enumerate()
                     .map(|(t, &a)| {
-                        if Some(t) == none {
+                        let channel = catalog.treatments[t].channel;
+                        if Some(t) == none || channel == Channel::None {
                             return None;
                         }
+                        // Against no contact where this channel was open too: states where
+                        // it was closed (a call just after a conversation, a channel after an
+                        // opt-out) differ in how likely the customer is to pay.
+                        let base = mean(base_row[channel.index()]);
                         // A lower bound (one standard error), so that the largest of many
                         // noisy estimates is not taken for the best treatment.
                         let (m, v) = mean(a)?;

@@ -63,6 +63,10 @@ pub struct LoggedContact {
     /// Money collected in the 30 days after the contact, as a share of the amount due at the
     /// start of the month it was made in.
     pub collected_share: f64,
+    /// Channels the logging policy could use at that moment (consent, and for calls
+    /// Regulation F's limits): a treatment is compared with the no-contact decisions taken
+    /// where it was possible too.
+    pub channel_open: [bool; 5],
 }
 
 /// Delinquency stage: the champion's journeys and the reports are split by it.
@@ -156,7 +160,7 @@ impl Portfolio {
                 for i in from..(from + CHUNK).min(sim.accounts) {
                     let mut rows = Rows::default();
                     let (traits, acct) = engine.simulate_account(i as u32, &mut rows);
-                    history.extend(logged_contacts(&rows, &cal, catalog));
+                    history.extend(logged_contacts(&rows, &cal, catalog, acct.consent));
                     let in_collections = (acct.status == AccountStatus::Open && acct.missed > 0)
                         || acct.charged_off();
                     if !in_collections {
@@ -257,15 +261,47 @@ const DAY_MICROS: i64 = 86_400_000_000;
 
 /// One account's logged decisions with the share of the amount due collected in the 30 days
 /// after each.
-fn logged_contacts(rows: &Rows, cal: &Calendar, catalog: &TreatmentCatalog) -> Vec<LoggedContact> {
+fn logged_contacts(
+    rows: &Rows,
+    cal: &Calendar,
+    catalog: &TreatmentCatalog,
+    consent_at_export: [bool; 5],
+) -> Vec<LoggedContact> {
     let c = &rows.contacts;
     let s = &rows.states;
     let p = &rows.payments;
     let epoch_day = i64::from(recoup_sim::calendar::days_since_epoch(cal.start));
+    let day_of = |k: usize| (c.at[k].div_euclid(DAY_MICROS) - epoch_day) as i32;
+    // Consent before an opt-out: withdrawn on the opt-out's day, held before it.
+    let mut opted_out_on = [i32::MAX; 5];
+    for k in 0..c.index.len() {
+        if c.outcome[k] == ContactOutcome::OptOut && c.channel[k] != Channel::None {
+            let ch = c.channel[k].index();
+            opted_out_on[ch] = opted_out_on[ch].min(day_of(k));
+        }
+    }
+    let mut last_conversation = i32::MIN / 2;
+    let mut calls: Vec<i32> = Vec::new();
     let mut out = Vec::with_capacity(c.index.len());
     for k in 0..c.index.len() {
         let at = c.at[k];
-        let day = (at.div_euclid(DAY_MICROS) - epoch_day) as i32;
+        let day = day_of(k);
+        let mut channel_open = [false; 5];
+        for (ch, open) in channel_open.iter_mut().enumerate() {
+            *open = consent_at_export[ch] || opted_out_on[ch] > day;
+        }
+        let call = Channel::Call.index();
+        channel_open[call] &=
+            day >= last_conversation + 7 && calls.iter().filter(|&&d| d > day - 7).count() < 7;
+        if c.channel[k] == Channel::Call {
+            calls.push(day);
+            if matches!(
+                c.outcome[k],
+                ContactOutcome::RightPartyContact | ContactOutcome::PromiseToPay
+            ) {
+                last_conversation = day;
+            }
+        }
         // The month the contact was made in: its state row holds the amount due and DPD.
         let Some(m) = cal.as_of_day.iter().rposition(|&d| d <= day) else {
             continue;
@@ -302,6 +338,7 @@ fn logged_contacts(rows: &Rows, cal: &Calendar, catalog: &TreatmentCatalog) -> V
             explored: c.arm[k] == recoup_core::PolicyArm::Explore,
             responded: c.outcome[k].is_response() && c.outcome[k] != ContactOutcome::OptOut,
             collected_share: collected / due,
+            channel_open,
         });
     }
     out
