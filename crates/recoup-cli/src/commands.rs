@@ -555,12 +555,32 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
     out!(
         "\n== 8. decisions at the export date: treatments ranked per account under the contact rules and channel capacity"
     );
+    let segments = args.out.join("segments.parquet");
+    let segment_report = args.out.join("segments.html");
+    out!(
+        "recoup segment --features {} --propensity {m}/propensity_to_pay --contacts {} --truth {}/truth/customers.parquet --out {} --report {}",
+        features_path.display(),
+        contacts_path.display(),
+        args.out.display(),
+        segments.display(),
+        segment_report.display(),
+        m = models.display()
+    );
+    crate::segment::demo_step(
+        &features_path,
+        &models.join("propensity_to_pay"),
+        &contacts_path,
+        &args.out.join("truth").join("customers.parquet"),
+        &segments,
+        &segment_report,
+    )?;
     let decisions = args.out.join("decisions.parquet");
     // A day's agent time for calls to 5% of the accounts in collections (4 minutes a call),
     // and an SMS budget for 10%.
     let call_minutes = 4 * (truth.accounts / 20).max(1);
     let sms_budget = (truth.accounts / 10).max(1);
     let settings = recoup_score::ScoreSettings {
+        segments: Some(segments.clone()),
         capacity: vec![
             recoup_score::ChannelCapacity {
                 channel: recoup_core::Channel::Call,
@@ -576,9 +596,10 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
         ..Default::default()
     };
     out!(
-        "recoup score --features {} --raw {} --propensity {m}/propensity_to_pay --pay {m}/treatment_pay --response {m}/channel_response --capacity call={call_minutes} --usage call=4 --capacity sms={sms_budget} --out {}",
+        "recoup score --features {} --raw {} --propensity {m}/propensity_to_pay --pay {m}/treatment_pay --response {m}/channel_response --capacity call={call_minutes} --usage call=4 --capacity sms={sms_budget} --segments {} --out {}",
         features_path.display(),
         args.out.display(),
+        segments.display(),
         decisions.display(),
         m = models.display()
     );

@@ -6,6 +6,7 @@ mod export;
 mod journey;
 mod models;
 mod score;
+mod segment;
 mod train;
 mod uplift;
 
@@ -45,6 +46,7 @@ enum Command {
     Models(models::ModelsArgs),
     Uplift(uplift::UpliftArgs),
     Journey(journey::JourneyArgs),
+    Segment(segment::SegmentArgs),
     Summary(commands::SummaryArgs),
     Contract(commands::ContractArgs),
     Demo(commands::DemoArgs),
@@ -78,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Command::Models(args) => models::models(args),
         Command::Uplift(args) => uplift::uplift(args),
         Command::Journey(args) => journey::journey(args, !cli.quiet),
+        Command::Segment(args) => segment::segment(args),
         Command::Summary(args) => commands::summary(args),
         Command::Contract(args) => commands::contract(args),
         Command::Demo(args) => commands::demo(args, !cli.quiet),

@@ -69,6 +69,10 @@ pub struct ScoreArgs {
     /// Rows per input batch.
     #[arg(long, default_value_t = 65_536)]
     batch_rows: usize,
+    /// Segment per account (`recoup segment --out`): written with each decision and counted
+    /// per treatment in the manifest.
+    #[arg(long)]
+    segments: Option<PathBuf>,
     /// First local hour a contact may start.
     #[arg(long, default_value_t = 8)]
     earliest_hour: u32,
@@ -136,6 +140,7 @@ pub fn score(args: ScoreArgs) -> Result<ExitCode> {
                     .map_or(1.0, |u| u.1),
             })
             .collect(),
+        segments: args.segments.clone(),
     };
     let catalog = catalog_for(&args.raw, args.catalog.as_deref())?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -222,6 +227,27 @@ pub fn print_summary(m: &RunManifest) {
     emit(format_args!("treatment mix:\n"));
     for (t, k) in mix {
         emit(format_args!("  {t:<22} {k:>8}  {:>5.1}%\n", share(*k)));
+    }
+    if !c.decisions_by_segment.is_empty() {
+        emit(format_args!(
+            "by segment (decisions: contacted, top treatment):\n"
+        ));
+        for (seg, by_t) in &c.decisions_by_segment {
+            let total: usize = by_t.values().sum();
+            let contacted: usize = by_t
+                .iter()
+                .filter(|(t, _)| t.as_str() != "no_contact")
+                .map(|(_, k)| k)
+                .sum();
+            let top = by_t
+                .iter()
+                .filter(|(t, _)| t.as_str() != "no_contact")
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map_or("-", |(t, _)| t.as_str());
+            emit(format_args!(
+                "  {seg:<22} {total:>8}: {contacted:>6} contacted, mostly {top}\n"
+            ));
+        }
     }
     emit(format_args!(
         "expected value vs no contact {:.0} (collected {:.0}, cost {:.0}, given away in settlements {:.0}); top choices without capacity limits: {:.0}\n",

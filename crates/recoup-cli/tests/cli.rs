@@ -163,6 +163,29 @@ fn demo_runs_end_to_end() {
             .join("demo/models/pay_uplift/v1/uplift.json")
             .is_file()
     );
+    // Segments: one per account in collections, carried into every decision.
+    let read = |name: &str| {
+        let f = std::fs::File::open(tmp.path().join("demo").join(name)).unwrap();
+        use polars::prelude::SerReader as _;
+        polars::prelude::ParquetReader::new(f).finish().unwrap()
+    };
+    let pairs = |df: &polars::prelude::DataFrame| {
+        let ids = df.column("account_id").unwrap().str().unwrap().clone();
+        let segs = df.column("segment").unwrap().str().unwrap().clone();
+        ids.iter()
+            .zip(segs.iter())
+            .map(|(a, s)| (a.unwrap().to_owned(), s.map(str::to_owned)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let segments = pairs(&read("segments.parquet"));
+    let decided = pairs(&read("decisions.parquet"));
+    assert!(!decided.is_empty());
+    for (account, segment) in &decided {
+        assert!(segment.is_some(), "{account} has no segment");
+        assert_eq!(segment, &segments[account], "{account}");
+    }
+    assert!(s.contains("by segment (decisions: contacted"), "{s}");
+    assert!(tmp.path().join("demo/segments.html").is_file());
     assert!(s.contains("== 11. journeys in closed loop"), "{s}");
     assert!(s.contains("| personal |"), "{s}");
     let journeys: serde_json::Value =

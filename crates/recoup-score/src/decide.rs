@@ -70,6 +70,9 @@ pub struct ScoreSettings {
     pub batch_rows: usize,
     pub rules: RuleSettings,
     pub capacity: Vec<ChannelCapacity>,
+    /// Segment per account (`recoup segment`: `account_id`, `segment`), carried into each
+    /// decision and counted per treatment; accounts without one get none.
+    pub segments: Option<PathBuf>,
 }
 
 impl Default for ScoreSettings {
@@ -82,6 +85,7 @@ impl Default for ScoreSettings {
             batch_rows: 65_536,
             rules: RuleSettings::default(),
             capacity: Vec::new(),
+            segments: None,
         }
     }
 }
@@ -198,6 +202,8 @@ pub struct Counts {
     pub decisions: usize,
     pub decisions_by_treatment: BTreeMap<String, usize>,
     pub decisions_by_channel: BTreeMap<String, usize>,
+    /// Decisions per segment and treatment (with `segments`).
+    pub decisions_by_segment: BTreeMap<String, BTreeMap<String, usize>>,
     /// Options excluded, by rule (eligibility included).
     pub exclusions_by_rule: BTreeMap<String, usize>,
     /// Accounts with at least one option excluded by the rule.
@@ -340,6 +346,7 @@ pub fn decisions_schema() -> Arc<Schema> {
     fields.push(Field::new("propensity_model", DataType::Utf8, false));
     fields.push(Field::new("pay_model", DataType::Utf8, false));
     fields.push(Field::new("response_model", DataType::Utf8, false));
+    fields.push(Field::new("segment", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
 
@@ -347,6 +354,22 @@ fn writer_props() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build()
+}
+
+/// `account_id` -> `segment` of a segments file (`recoup segment`).
+fn read_segments(path: &Path) -> Result<std::collections::HashMap<String, String>, ScoreError> {
+    let mut map = std::collections::HashMap::new();
+    for b in ParquetBatches::open(path, Some(&["account_id", "segment"]), 65_536, "segments")? {
+        let b = b?;
+        let ids = Texts::require(b.column(0).as_ref(), path, "account_id")?;
+        let segs = Texts::require(b.column(1).as_ref(), path, "segment")?;
+        for i in 0..b.num_rows() {
+            if let (Some(id), Some(seg)) = (ids.get(i), segs.get(i)) {
+                map.insert(id.to_owned(), seg.to_owned());
+            }
+        }
+    }
+    Ok(map)
 }
 
 /// Removes the spill file however the run ends.
@@ -398,6 +421,10 @@ pub fn score(
     let t0 = Instant::now();
     let facts = RuleInputs::read(raw, decision_us, &settings.rules)?;
     timings.insert("read_rule_inputs".into(), t0.elapsed().as_secs_f64());
+    let segments = match &settings.segments {
+        Some(path) => Some(read_segments(path)?),
+        None => None,
+    };
 
     // The columns the run reads: keys, money, rule inputs and every model input.
     let probe = ParquetBatches::open(features, None, 1, "scoring")?;
@@ -867,6 +894,8 @@ pub fn score(
         let mut f64s: Vec<Float64Builder> = (0..6).map(|_| Float64Builder::new()).collect();
         let mut top_b = StringBuilder::new();
         let mut moved = BooleanBuilder::new();
+        let mut segment = StringBuilder::new();
+        let ids = Texts::require(b.column(0).as_ref(), &spill_path, "account_id")?;
         for i in 0..n {
             let opts = &options[at + i];
             let c = choice[at + i];
@@ -893,6 +922,18 @@ pub fn score(
             }
             top_b.append_value(&catalog.treatments[usize::from(top.treatment)].id);
             moved.append_value(c != 0);
+            let seg = segments
+                .as_ref()
+                .and_then(|m| ids.get(i).and_then(|id| m.get(id)));
+            segment.append_option(seg);
+            if let Some(seg) = seg {
+                *counts
+                    .decisions_by_segment
+                    .entry(seg.clone())
+                    .or_default()
+                    .entry(t.id.clone())
+                    .or_default() += 1;
+            }
         }
         at += n;
         let mut cols: Vec<ArrayRef> = vec![
@@ -910,6 +951,7 @@ pub fn score(
         cols.push(ids_of(models.propensity, n));
         cols.push(ids_of(models.pay, n));
         cols.push(ids_of(models.response, n));
+        cols.push(Arc::new(segment.finish()));
         let batch = RecordBatch::try_new(schema_out.clone(), cols)
             .map_err(|e| ScoreError::parquet(out, e))?;
         writer
@@ -922,6 +964,9 @@ pub fn score(
     timings.insert("total".into(), started.elapsed().as_secs_f64());
 
     let mut inputs = vec![file_entry("features", features)?];
+    if let Some(path) = &settings.segments {
+        inputs.push(file_entry("segments", path)?);
+    }
     for f in &facts.files {
         inputs.push(file_entry("raw", f)?);
     }
