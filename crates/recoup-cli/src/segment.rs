@@ -15,7 +15,8 @@ use crate::commands::emit;
 /// Reads a snapshot feature table (`recoup features`) and segments the accounts past due or
 /// charged off at one as-of date (the latest by default). Willingness is the propensity
 /// model's probability (`--propensity`; without it, the payment record); ability is a capacity
-/// score (no reversed payment, last payment over the amount due, credit headroom); both split
+/// score (no reversed payment, last payment over the amount due, credit headroom, promises
+/// kept); both split
 /// at their medians. Clusters: k-means on standardised behavioural features, k chosen by mean
 /// silhouette unless `--k`. Writes one row per account to OUT (parquet), the profiles to
 /// OUT with `.profile.json`, and with `--report` an HTML page; prints the profiles.

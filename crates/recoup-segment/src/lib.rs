@@ -5,8 +5,8 @@
 //!   (`--propensity`), or without a model the payment record (`0.5 min(1, payments_180d / 6) +
 //!   0.5 promise_kept_rate`). Ability is a capacity score, the mean of the signals an account
 //!   has: no reversed payment in a year (1, else 0), the last payment over the amount due
-//!   (capped at 1; 0 without a payment), and credit headroom `1 - utilisation` (revolving
-//!   products). An account is *willing* when its willingness is at least the median of the
+//!   (capped at 1; 0 without a payment), credit headroom `1 - utilisation` (revolving
+//!   products) and the share of settled promises that were kept (when any were). An account is *willing* when its willingness is at least the median of the
 //!   accounts segmented, *able* likewise; the four quadrants are `willing_and_able`,
 //!   `willing_but_unable`, `able_but_unwilling` and `neither`, and the thresholds used are
 //!   reported.
@@ -457,6 +457,8 @@ pub fn segment(
     let last = t.f64s("last_payment_amount", " (ability)")?;
     let due = t.f64s("amount_due", " (ability)")?;
     let utilisation = t.f64s("utilisation", " (ability)")?;
+    let kept = t.f64s("promises_kept_365d", " (ability)")?;
+    let broken = t.f64s("promises_broken_365d", " (ability)")?;
     let ability: Vec<f64> = (0..n)
         .map(|i| {
             let mut signals = vec![if reversed[i] > 0.0 { 0.0 } else { 1.0 }];
@@ -467,6 +469,10 @@ pub fn segment(
             });
             if utilisation[i].is_finite() {
                 signals.push(1.0 - utilisation[i].clamp(0.0, 1.0));
+            }
+            let settled = kept[i].max(0.0) + broken[i].max(0.0);
+            if settled > 0.0 {
+                signals.push(kept[i].max(0.0) / settled);
             }
             signals.iter().sum::<f64>() / signals.len() as f64
         })

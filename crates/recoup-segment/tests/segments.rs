@@ -42,6 +42,11 @@ fn table() -> DataFrame {
         .map(|i| if i % 2 == 0 { Some(0.2) } else { Some(1.0) })
         .collect();
     cols.push(Column::new("utilisation".into(), util));
+    // Only account 2 has settled promises (3 kept, 1 broken): a fourth ability signal.
+    let kept: Vec<i64> = (0..n).map(|i| if i == 2 { 3 } else { 0 }).collect();
+    let broken: Vec<i64> = (0..n).map(|i| i64::from(i == 2)).collect();
+    cols.push(Column::new("promises_kept_365d".into(), kept));
+    cols.push(Column::new("promises_broken_365d".into(), broken));
     cols.push(Column::new(
         "paid_any_30d".into(),
         (0..n).map(|i| i < 4).collect::<Vec<_>>(),
@@ -92,6 +97,7 @@ fn quadrants_follow_the_documented_signals() {
     // Ability: (1 + 1 + 0.8) / 3 or (0 + 0 + 0) / 3.
     assert!((seg.ability[0] - 2.8 / 3.0).abs() < 1e-12);
     assert_eq!(seg.ability[1], 0.0);
+    assert!((seg.ability[2] - (2.8 + 0.75) / 4.0).abs() < 1e-12);
     let willing_and_able = seg
         .profiles
         .iter()
