@@ -101,6 +101,9 @@ struct SimulateArgs {
     /// Write the whole comparison (every run, sample journeys) as JSON.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write an HTML report: the comparison and timelines of sample journeys per stage.
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Print JSON on stdout instead of tables.
     #[arg(long)]
     json: bool,
@@ -174,6 +177,13 @@ fn simulate(args: SimulateArgs, progress: bool) -> Result<ExitCode> {
         recoup_io::write_text_atomic(out, &json)?;
         tracing::info!("wrote {}", out.display());
     }
+    if let Some(report) = &args.report {
+        recoup_io::write_text_atomic(
+            report,
+            &recoup_journey::report::html(&comparison, &spec.catalog),
+        )?;
+        tracing::info!("wrote {}", report.display());
+    }
     if args.json {
         emit(format_args!("{json}\n"));
     } else {
@@ -218,6 +228,10 @@ pub fn demo_step(sim: &recoup_sim::SimConfig, out: &std::path::Path) -> Result<(
     let comparison = recoup_journey::compare(&spec, |_, _| {})?;
     let json = serde_json::to_string_pretty(&comparison).context("serialising the comparison")?;
     recoup_io::write_text_atomic(out, &json)?;
+    recoup_io::write_text_atomic(
+        &out.with_extension("html"),
+        &recoup_journey::report::html(&comparison, &spec.catalog),
+    )?;
     print_comparison(&comparison, true);
     Ok(())
 }

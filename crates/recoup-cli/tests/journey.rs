@@ -9,6 +9,7 @@ use common::{recoup, text};
 fn simulate_compares_policies_and_writes_the_whole_comparison() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("journeys.json");
+    let report = dir.path().join("journeys.html");
     let args = [
         "-q",
         "journey",
@@ -23,6 +24,8 @@ fn simulate_compares_policies_and_writes_the_whole_comparison() {
         "2",
         "--seed",
         "4",
+        "--report",
+        report.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ];
@@ -39,6 +42,11 @@ fn simulate_compares_policies_and_writes_the_whole_comparison() {
         assert_eq!(p["violations"], 0, "{p}");
         assert_eq!(p["contacts_after_opt_out"], 0, "{p}");
     }
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("Typical journeys") && html.contains("<circle"),
+        "{html}"
+    );
     let none = &json["policies"][0];
     assert_eq!(none["contacts_per_account"]["mean"], 0.0);
     // The same settings give the same bytes.

@@ -27,6 +27,7 @@ pub mod env;
 pub mod error;
 pub mod policy;
 pub mod portfolio;
+pub mod report;
 pub mod rules;
 pub mod run;
 pub mod templates;

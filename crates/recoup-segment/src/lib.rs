@@ -284,6 +284,23 @@ impl Table<'_> {
             .collect())
     }
 
+    /// A column as text (missing values as `None`).
+    fn strings(&self, name: &str, context: &str) -> Result<Vec<Option<String>>, SegmentError> {
+        let c = self.column(name, context)?;
+        let bad = |e: PolarsError| SegmentError::Column {
+            file: self.file.to_path_buf(),
+            column: name.into(),
+            message: e.to_string(),
+        };
+        let cast = c.cast(&DataType::String).map_err(bad)?;
+        Ok(cast
+            .str()
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect())
+    }
+
     fn has(&self, name: &str) -> bool {
         self.df.column(name).is_ok()
     }
@@ -337,27 +354,15 @@ fn model_rows(table: &Table<'_>, model: &ModelFile, label: &str) -> Result<Vec<f
     let context = format!(" (a feature of the propensity model {label})");
     for (j, c) in columns.iter().enumerate() {
         let values: Vec<f64> = match &c.categories {
-            Some(levels) => {
-                let col = table.column(&c.name, &context)?;
-                let s = col
-                    .cast(&DataType::String)
-                    .map_err(|e| SegmentError::Column {
-                        file: table.file.to_path_buf(),
-                        column: c.name.clone(),
-                        message: e.to_string(),
-                    })?;
-                let s = s.str().map_err(|e| SegmentError::Column {
-                    file: table.file.to_path_buf(),
-                    column: c.name.clone(),
-                    message: e.to_string(),
-                })?;
-                s.iter()
-                    .map(|v| {
-                        v.and_then(|v| levels.iter().position(|l| l == v))
-                            .map_or(f64::NAN, |k| k as f64)
-                    })
-                    .collect()
-            }
+            Some(levels) => table
+                .strings(&c.name, &context)?
+                .iter()
+                .map(|v| {
+                    v.as_ref()
+                        .and_then(|v| levels.iter().position(|l| l == v))
+                        .map_or(f64::NAN, |k| k as f64)
+                })
+                .collect(),
             None => table.f64s(&c.name, &context)?,
         };
         for (i, v) in values.into_iter().enumerate() {
@@ -410,25 +415,11 @@ pub fn segment(
     }
     let t = Table { df: &sub, file };
     let n = sub.height();
-    let accounts: Vec<String> = {
-        let c = t.column("account_id", "")?;
-        let s = c
-            .cast(&DataType::String)
-            .map_err(|e| SegmentError::Column {
-                file: file.to_path_buf(),
-                column: "account_id".into(),
-                message: e.to_string(),
-            })?;
-        s.str()
-            .map_err(|e| SegmentError::Column {
-                file: file.to_path_buf(),
-                column: "account_id".into(),
-                message: e.to_string(),
-            })?
-            .iter()
-            .map(|v| v.unwrap_or_default().to_owned())
-            .collect()
-    };
+    let accounts: Vec<String> = t
+        .strings("account_id", "")?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
 
     let (willingness, willingness_source) = match propensity {
         Some((model, label)) => {
@@ -691,17 +682,9 @@ fn contact_values(
     };
     let context = " (the contact table)";
     let str_col = |name: &str| -> Result<Vec<String>, SegmentError> {
-        let c = t.column(name, context)?;
-        let bad = |e: PolarsError| SegmentError::Column {
-            file: path.to_path_buf(),
-            column: name.into(),
-            message: e.to_string(),
-        };
-        let s = c.cast(&DataType::String).map_err(bad)?;
-        Ok(s.str()
-            .map_err(bad)?
-            .iter()
-            .map(|v| v.unwrap_or_default().to_owned())
+        Ok(t.strings(name, context)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
             .collect())
     };
     let accounts = str_col("account_id")?;
@@ -766,24 +749,11 @@ fn latent_traits(path: &Path, accounts: &[String]) -> Result<Vec<(f64, f64)>, Se
         df: &df,
         file: path,
     };
-    let ids = {
-        let c = t.column("account_id", " (the simulator's truth)")?;
-        let s = c
-            .cast(&DataType::String)
-            .map_err(|e| SegmentError::Column {
-                file: path.to_path_buf(),
-                column: "account_id".into(),
-                message: e.to_string(),
-            })?;
-        let s = s.str().map_err(|e| SegmentError::Column {
-            file: path.to_path_buf(),
-            column: "account_id".into(),
-            message: e.to_string(),
-        })?;
-        s.iter()
-            .map(|v| v.unwrap_or_default().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let ids: Vec<String> = t
+        .strings("account_id", " (the simulator's truth)")?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
     let ability = t.f64s("ability", "")?;
     let willingness = t.f64s("willingness", "")?;
     let index: std::collections::HashMap<&str, usize> = ids
