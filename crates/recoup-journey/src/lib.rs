@@ -3,8 +3,8 @@
 //! A journey is the sequence of treatments an account receives over a horizon under a policy.
 //! This crate turns the simulator into a daily environment ([`env`]) that starts from a
 //! simulated portfolio's accounts in collections at the export ([`portfolio`]), enforces the
-//! rules that span days ([`rules`]: Regulation F call limits, weekly contact caps, quiet
-//! periods after a promise, holds during arrangements, consent after opt-outs), and runs
+//! rules that span days ([`rules`]: Regulation F call limits, weekly contact caps, a limit on
+//! repeating a treatment, quiet periods after a promise, holds during arrangements, consent after opt-outs), and runs
 //! policies against it with common random numbers ([`run`]): contacting nobody, the champion
 //! journey templates a collections team writes ([`templates`]) and the adaptive
 //! next-best-action policy ([`adaptive`]). See `docs/journeys.md`.

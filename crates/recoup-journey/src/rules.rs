@@ -26,6 +26,8 @@ pub enum Rule {
     CallAfterConversation,
     /// At most `max_contacts_per_week` contacts in any seven days, all channels.
     WeeklyContactCap,
+    /// At most `max_repeats_per_fortnight` contacts with the same treatment in 14 days.
+    RepeatLimit,
     /// No contact from a promise until `quiet_days_after_promise` after its due day.
     PromiseQuietPeriod,
     /// No contact while a payment arrangement is running.
@@ -33,7 +35,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::Eligibility,
         Rule::Consent,
         Rule::DoNotContact,
@@ -41,6 +43,7 @@ impl Rule {
         Rule::CallFrequency,
         Rule::CallAfterConversation,
         Rule::WeeklyContactCap,
+        Rule::RepeatLimit,
         Rule::PromiseQuietPeriod,
         Rule::ArrangementHold,
     ];
@@ -54,6 +57,7 @@ impl Rule {
             Rule::CallFrequency => "call_frequency",
             Rule::CallAfterConversation => "call_after_conversation",
             Rule::WeeklyContactCap => "weekly_contact_cap",
+            Rule::RepeatLimit => "repeat_limit",
             Rule::PromiseQuietPeriod => "promise_quiet_period",
             Rule::ArrangementHold => "arrangement_hold",
         }
@@ -66,6 +70,8 @@ impl Rule {
 pub struct JourneyRules {
     /// Contacts of any channel in any seven consecutive days.
     pub max_contacts_per_week: u32,
+    /// Contacts with the same treatment in any 14 consecutive days.
+    pub max_repeats_per_fortnight: u32,
     /// Days after a promise's due day before contact may resume (a broken promise).
     pub quiet_days_after_promise: i32,
     /// Earliest and latest local hour a contact may start (Regulation F: 08:00-21:00).
@@ -77,6 +83,7 @@ impl Default for JourneyRules {
     fn default() -> Self {
         Self {
             max_contacts_per_week: 3,
+            max_repeats_per_fortnight: 2,
             quiet_days_after_promise: 2,
             earliest_hour: 8,
             latest_hour: 20,
@@ -101,6 +108,13 @@ impl JourneyRules {
                 "max_contacts_per_week",
                 self.max_contacts_per_week,
                 "1 to 49",
+            ));
+        }
+        if !(1..=98).contains(&self.max_repeats_per_fortnight) {
+            return Err(E::new(
+                "max_repeats_per_fortnight",
+                self.max_repeats_per_fortnight,
+                "1 to 98",
             ));
         }
         if !(0..=60).contains(&self.quiet_days_after_promise) {
@@ -174,6 +188,15 @@ impl JourneyRules {
         if week >= self.max_contacts_per_week {
             return Err(Rule::WeeklyContactCap);
         }
+        let repeats = view
+            .log
+            .contacts
+            .iter()
+            .filter(|c| c.treatment == treatment && c.day > view.day - 14)
+            .count() as u32;
+        if repeats >= self.max_repeats_per_fortnight {
+            return Err(Rule::RepeatLimit);
+        }
         Ok(())
     }
 
@@ -239,6 +262,13 @@ impl JourneyRules {
                 .count() as u32;
             if week >= self.max_contacts_per_week {
                 flag(Rule::WeeklyContactCap);
+            }
+            let repeats = log.contacts[..k]
+                .iter()
+                .filter(|p| p.treatment == c.treatment && p.day > c.day - 14)
+                .count() as u32;
+            if repeats >= self.max_repeats_per_fortnight {
+                flag(Rule::RepeatLimit);
             }
             match c.outcome {
                 ContactOutcome::OptOut => consent[c.channel.index()] = false,

@@ -82,8 +82,14 @@ fn the_weekly_cap_counts_contacts_across_days() {
             "day {day}"
         );
     }
-    // Day 17: the contact of day 10 has left the seven-day window.
-    assert_eq!(rules.check(&view(17, &log, &obs), &c, sms, 10), Ok(()));
+    // Day 17: the contact of day 10 has left the seven-day window (an email: two SMS in 14
+    // days already reach the repeat limit).
+    let email = id(&c, "email_reminder");
+    assert_eq!(rules.check(&view(17, &log, &obs), &c, email, 10), Ok(()));
+    assert_eq!(
+        rules.check(&view(17, &log, &obs), &c, sms, 10),
+        Err(Rule::RepeatLimit)
+    );
     // The audit finds a fourth contact within seven days.
     let mut over = log.clone();
     over.contacts
@@ -141,6 +147,7 @@ fn regulation_f_call_limits_span_days() {
         .push(contact(&c, 16, "call_reminder", ContactOutcome::Voicemail));
     let rules_ok = JourneyRules {
         max_contacts_per_week: 49,
+        max_repeats_per_fortnight: 98,
         ..Default::default()
     };
     let found: Vec<(i32, Rule)> = rules_ok
