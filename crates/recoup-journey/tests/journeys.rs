@@ -100,6 +100,28 @@ fn the_weekly_cap_counts_contacts_across_days() {
         (violations[0].day, violations[0].rule),
         (16, Rule::WeeklyContactCap)
     );
+    // The same treatment a third time within 14 days: refused, and found by the audit.
+    let sms_log = AccountLog {
+        contacts: vec![
+            contact(&c, 10, "sms_reminder", ContactOutcome::Delivered),
+            contact(&c, 18, "sms_reminder", ContactOutcome::Delivered),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        rules.check(&view(23, &sms_log, &obs), &c, sms, 10),
+        Err(Rule::RepeatLimit)
+    );
+    assert_eq!(
+        rules.check(&view(23, &sms_log, &obs), &c, email, 10),
+        Ok(())
+    );
+    assert_eq!(rules.check(&view(24, &sms_log, &obs), &c, sms, 10), Ok(()));
+    let mut third = sms_log.clone();
+    third
+        .contacts
+        .push(contact(&c, 23, "sms_reminder", ContactOutcome::Delivered));
+    assert_eq!(audited(&rules, &third), vec![(23, Rule::RepeatLimit)]);
 }
 
 #[test]
@@ -150,11 +172,7 @@ fn regulation_f_call_limits_span_days() {
         max_repeats_per_fortnight: 98,
         ..Default::default()
     };
-    let found: Vec<(i32, Rule)> = rules_ok
-        .audit(&start(), &log)
-        .iter()
-        .map(|v| (v.day, v.rule))
-        .collect();
+    let found = audited(&rules_ok, &log);
     assert_eq!(
         found,
         vec![(8, Rule::CallAfterConversation), (16, Rule::CallFrequency)]
@@ -228,11 +246,7 @@ fn no_contact_during_an_arrangement_or_after_an_opt_out() {
         .push(contact(&c, 20, "email_reminder", ContactOutcome::OptOut));
     log.contacts
         .push(contact(&c, 30, "email_reminder", ContactOutcome::Delivered));
-    let found: Vec<(i32, Rule)> = rules
-        .audit(&start(), &log)
-        .iter()
-        .map(|v| (v.day, v.rule))
-        .collect();
+    let found = audited(&rules, &log);
     assert_eq!(
         found,
         vec![
@@ -247,6 +261,15 @@ fn no_contact_during_an_arrangement_or_after_an_opt_out() {
         rules.check(&v, &c, id(&c, "email_reminder"), 10),
         Err(Rule::Consent)
     );
+}
+
+/// What the audit finds in a log: (day, rule) of every violation.
+fn audited(rules: &JourneyRules, log: &AccountLog) -> Vec<(i32, Rule)> {
+    rules
+        .audit(&start(), log)
+        .iter()
+        .map(|v| (v.day, v.rule))
+        .collect()
 }
 
 fn start() -> StartState {
