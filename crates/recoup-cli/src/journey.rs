@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use recoup_core::{Channel, TreatmentCatalog};
-use recoup_journey::compare::{ComparisonSpec, PolicySummary};
+use recoup_journey::compare::{ComparisonSpec, PolicySummary, StageSummary};
 use recoup_journey::run::Estimate;
 use recoup_journey::{
     AdaptiveSettings, Comparison, EnvSettings, JourneyRules, JourneyTemplates, PolicyKind,
@@ -327,16 +327,24 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
     ));
     for stage in recoup_journey::Stage::ALL {
         for p in &c.policies {
-            print_stage(stage, p);
+            print_group(stage.as_str(), p.by_stage.get(&stage), p);
+        }
+    }
+    emit(format_args!(
+        "\nBy ability/willingness segment at the start (from the record before the export):\n\n| segment | accounts / seed | policy | collected / account | cure rate | contacts / account |\n|---|---:|---|---:|---:|---:|\n"
+    ));
+    for q in recoup_journey::portfolio::Quadrant::ALL {
+        for p in &c.policies {
+            print_group(q.as_str(), p.by_segment.get(&q), p);
         }
     }
 }
 
-fn print_stage(stage: recoup_journey::Stage, p: &PolicySummary) {
-    if let Some(s) = p.by_stage.get(&stage) {
+fn print_group(name: &str, group: Option<&StageSummary>, p: &PolicySummary) {
+    if let Some(s) = group {
         emit(format_args!(
             "| {} | {:.0} | {} | {} | {} | {} |\n",
-            stage.as_str(),
+            name,
             s.accounts_per_seed,
             p.policy.as_str(),
             est(&s.collected_per_account, 2),

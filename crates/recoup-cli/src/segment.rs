@@ -17,7 +17,7 @@ use crate::commands::emit;
 /// model's probability (`--propensity`; without it, the payment record); ability is a capacity
 /// score (no reversed payment, last payment over the amount due, credit headroom, promises
 /// kept); both split
-/// at their medians. Clusters: k-means on standardised behavioural features, k chosen by mean
+/// above their medians. Clusters: k-means on standardised behavioural features, k chosen by mean
 /// silhouette unless `--k`. Writes one row per account to OUT (parquet), the profiles to
 /// OUT with `.profile.json`, and with `--report` an HTML page; prints the profiles.
 #[derive(Debug, Args)]

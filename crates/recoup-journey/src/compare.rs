@@ -12,7 +12,7 @@ use crate::adaptive::{Adaptive, AdaptiveSettings};
 use crate::env::AccountLog;
 use crate::error::JourneyError;
 use crate::policy::NoContact;
-use crate::portfolio::{Portfolio, Stage};
+use crate::portfolio::{Portfolio, Quadrant, Stage};
 use crate::run::{Estimate, Outcome, PolicyReport, RunSettings, run_policy};
 use crate::templates::{Champion, JourneyTemplates};
 
@@ -76,6 +76,8 @@ pub struct PolicySummary {
     pub collected_vs_reference: Option<Estimate>,
     pub contacts_vs_reference: Option<Estimate>,
     pub by_stage: BTreeMap<Stage, StageSummary>,
+    /// By ability/willingness quadrant at the start.
+    pub by_segment: BTreeMap<Quadrant, StageSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -246,26 +248,13 @@ fn summarise(
     let by_stage = Stage::ALL
         .iter()
         .filter_map(|&s| {
-            let outs: Vec<&Outcome> = runs
-                .iter()
-                .filter_map(|(_, r)| r[i].by_stage.get(&s))
-                .collect();
-            if outs.is_empty() {
-                return None;
-            }
-            let est = |f: &dyn Fn(&Outcome) -> f64| {
-                Estimate::of(&outs.iter().map(|o| f(o)).collect::<Vec<_>>())
-            };
-            Some((
-                s,
-                StageSummary {
-                    accounts_per_seed: outs.iter().map(|o| o.accounts as f64).sum::<f64>()
-                        / outs.len() as f64,
-                    collected_per_account: est(&|o| per_account(o, |o| o.collected)),
-                    cure_rate: est(&|o| o.cure_rate()),
-                    contacts_per_account: est(&|o| o.contacts_per_account()),
-                },
-            ))
+            group(runs.iter().filter_map(|(_, r)| r[i].by_stage.get(&s))).map(|g| (s, g))
+        })
+        .collect();
+    let by_segment = Quadrant::ALL
+        .iter()
+        .filter_map(|&q| {
+            group(runs.iter().filter_map(|(_, r)| r[i].by_segment.get(&q))).map(|g| (q, g))
         })
         .collect();
     PolicySummary {
@@ -285,7 +274,24 @@ fn summarise(
         collected_vs_reference: paired(&|o| per_account(o, |o| o.collected)),
         contacts_vs_reference: paired(&|o| o.contacts_per_account()),
         by_stage,
+        by_segment,
     }
+}
+
+/// A group's figures over the seeds it appears in.
+fn group<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<StageSummary> {
+    let outs: Vec<&Outcome> = outcomes.collect();
+    if outs.is_empty() {
+        return None;
+    }
+    let est =
+        |f: &dyn Fn(&Outcome) -> f64| Estimate::of(&outs.iter().map(|o| f(o)).collect::<Vec<_>>());
+    Some(StageSummary {
+        accounts_per_seed: outs.iter().map(|o| o.accounts as f64).sum::<f64>() / outs.len() as f64,
+        collected_per_account: est(&|o| per_account(o, |o| o.collected)),
+        cure_rate: est(&|o| o.cure_rate()),
+        contacts_per_account: est(&|o| o.contacts_per_account()),
+    })
 }
 
 /// The first `per_stage` accounts of each starting stage that at least one policy contacted.

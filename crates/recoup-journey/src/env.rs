@@ -226,6 +226,8 @@ pub struct AccountView<'a> {
     pub in_arrangement: bool,
     pub log: &'a AccountLog,
     pub observed: &'a Observed,
+    /// Ability/willingness quadrant at the start (from the record before the export).
+    pub segment: crate::portfolio::Quadrant,
 }
 
 impl AccountView<'_> {
@@ -379,6 +381,7 @@ impl<'a> AccountEnv<'a> {
             in_arrangement: self.arrangement.is_some(),
             log: &self.log,
             observed: &self.start.observed,
+            segment: self.start.segment,
         }
     }
 

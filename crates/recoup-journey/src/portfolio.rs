@@ -13,6 +13,7 @@ use recoup_sim::tables::Rows;
 use serde::Serialize;
 
 use crate::error::JourneyError;
+pub use recoup_segment::Quadrant;
 
 /// What the logged history shows of one account before the export.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,6 +47,9 @@ pub struct StartState {
     /// Journey days of the calls of the last seven days before the export.
     pub call_days: Vec<i32>,
     pub observed: Observed,
+    /// Ability/willingness quadrant from the payment record and capacity signals before the
+    /// export (`recoup_segment`'s definitions, split at the portfolio's medians).
+    pub segment: Quadrant,
 }
 
 /// One logged decision of the history, with what followed it.
@@ -141,6 +145,10 @@ pub struct Portfolio {
 
 const CHUNK: usize = 512;
 
+/// An account's (willingness, ability) from its record, before the portfolio's medians split
+/// them into quadrants.
+type Scored = ((f64, f64), StartState);
+
 impl Portfolio {
     /// Simulates `sim` up to its export and keeps the accounts in collections there.
     pub fn simulate(sim: &SimConfig, catalog: &TreatmentCatalog) -> Result<Self, JourneyError> {
@@ -150,7 +158,8 @@ impl Portfolio {
         let engine = Engine::new(sim, &cal, &local, catalog);
         let export_day = cal.as_of_day[sim.months as usize];
         let export = cal.as_of[sim.months as usize];
-        let parts: Vec<(Vec<StartState>, Vec<LoggedContact>)> = (0..sim.accounts)
+        let export_day_epoch = i64::from(recoup_sim::calendar::days_since_epoch(export));
+        let parts: Vec<(Vec<Scored>, Vec<LoggedContact>)> = (0..sim.accounts)
             .step_by(CHUNK)
             .collect::<Vec<_>>()
             .into_par_iter()
@@ -175,38 +184,56 @@ impl Portfolio {
                         })
                         .collect();
                     let observed = observed(&rows);
-                    starts.push(StartState {
-                        index: i as u32,
-                        traits,
-                        product: acct.product,
-                        status: acct.status,
-                        balance: acct.balance,
-                        instalment: acct.instalment,
-                        arrears: acct.arrears,
-                        unpaid_dues,
-                        shock_days: acct.shock_left as i32 * 30,
-                        consent: acct.consent,
-                        dnc: acct.dnc,
-                        hardship: acct.hardship,
-                        last_conversation_day: acct.last_conversation_day - export_day,
-                        call_days: acct
-                            .call_days
-                            .iter()
-                            .map(|d| d - export_day)
-                            .filter(|&d| d > -7)
-                            .collect(),
-                        observed,
-                    });
+                    let record = record(&rows, &acct, export_day_epoch);
+                    starts.push((
+                        record,
+                        StartState {
+                            index: i as u32,
+                            traits,
+                            product: acct.product,
+                            status: acct.status,
+                            balance: acct.balance,
+                            instalment: acct.instalment,
+                            arrears: acct.arrears,
+                            unpaid_dues,
+                            shock_days: acct.shock_left as i32 * 30,
+                            consent: acct.consent,
+                            dnc: acct.dnc,
+                            hardship: acct.hardship,
+                            last_conversation_day: acct.last_conversation_day - export_day,
+                            call_days: acct
+                                .call_days
+                                .iter()
+                                .map(|d| d - export_day)
+                                .filter(|&d| d > -7)
+                                .collect(),
+                            observed,
+                            segment: Quadrant::Neither,
+                        },
+                    ));
                 }
                 (starts, history)
             })
             .collect();
-        let mut accounts = Vec::new();
+        let mut scored = Vec::new();
         let mut history = Vec::new();
         for (s, h) in parts {
-            accounts.extend(s);
+            scored.extend(s);
             history.extend(h);
         }
+        let willingness: Vec<f64> = scored.iter().map(|((w, _), _)| *w).collect();
+        let ability: Vec<f64> = scored.iter().map(|((_, a), _)| *a).collect();
+        let (w_mid, a_mid) = (
+            recoup_segment::median(&willingness),
+            recoup_segment::median(&ability),
+        );
+        let accounts = scored
+            .into_iter()
+            .map(|((w, a), mut s)| {
+                s.segment = Quadrant::of(w > w_mid, a > a_mid);
+                s
+            })
+            .collect();
         let due_days = (0..4)
             .map(|m| {
                 let due = month_start(export, m) + chrono::Days::new(DUE_OFFSET_DAYS as u64);
@@ -258,6 +285,57 @@ fn observed(rows: &Rows) -> Observed {
 }
 
 const DAY_MICROS: i64 = 86_400_000_000;
+
+/// (willingness, ability) of an account at the export from its own record, as
+/// `recoup segment` defines them without a model: payments in 180 days and promises kept for
+/// willingness; reversals, the last payment against the amount due, credit headroom and kept
+/// promises for ability (365 days).
+fn record(rows: &Rows, acct: &recoup_sim::engine::Account, export_day: i64) -> (f64, f64) {
+    let export_us = export_day * DAY_MICROS;
+    let p = &rows.payments;
+    let within = |k: usize, days: i64| {
+        p.paid_at[k] < export_us && p.paid_at[k] >= export_us - days * DAY_MICROS
+    };
+    let payments_180d = (0..p.paid_at.len())
+        .filter(|&k| !p.reversed[k] && within(k, 180))
+        .count();
+    let reversed_365d = (0..p.paid_at.len())
+        .filter(|&k| p.reversed[k] && within(k, 365))
+        .count();
+    let last_payment = (0..p.paid_at.len())
+        .filter(|&k| !p.reversed[k] && within(k, 365))
+        .max_by_key(|&k| p.paid_at[k])
+        .map_or(f64::NAN, |k| p.amount[k]);
+    let pr = &rows.promises;
+    let (mut kept, mut broken) = (0.0, 0.0);
+    for k in 0..pr.due_on.len() {
+        let made = pr.made_at[k];
+        if i64::from(pr.due_on[k]) < export_day && made >= export_us - 365 * DAY_MICROS {
+            match pr.kept[k] {
+                Some(true) => kept += 1.0,
+                Some(false) => broken += 1.0,
+                None => {}
+            }
+        }
+    }
+    let rate = (kept + 1.0) / (kept + broken + 2.0);
+    let willingness = recoup_segment::willingness_from_record(payments_180d as f64, rate);
+    let utilisation = if acct.product == Product::Card && acct.limit > 0.0 {
+        acct.balance / acct.limit
+    } else {
+        f64::NAN
+    };
+    let ability = recoup_segment::CapacitySignals {
+        reversed_365d: reversed_365d as f64,
+        last_payment,
+        amount_due: acct.amount_due(),
+        utilisation,
+        promises_kept: kept,
+        promises_broken: broken,
+    }
+    .ability();
+    (willingness, ability)
+}
 
 /// One account's logged decisions with the share of the amount due collected in the 30 days
 /// after each.

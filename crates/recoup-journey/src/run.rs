@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::env::{AccountEnv, AccountLog, EnvSettings};
 use crate::policy::{Allowed, Policy};
-use crate::portfolio::{Portfolio, Stage, StartState};
+use crate::portfolio::{Portfolio, Quadrant, Stage, StartState};
 use crate::rules::{JourneyRules, Rule, Violation};
 
 /// Settings of a run.
@@ -39,6 +39,7 @@ impl RunSettings {
 pub struct AccountJourney {
     pub account: u32,
     pub stage: Stage,
+    pub segment: Quadrant,
     pub end_status: AccountStatus,
     /// Current (no missed instalment) or paid off at the end.
     pub cured: bool,
@@ -116,6 +117,7 @@ fn run_account<P: Policy>(
     AccountJourney {
         account: start.index,
         stage,
+        segment: start.segment,
         end_status,
         cured,
         log,
@@ -209,6 +211,7 @@ pub struct PolicyReport {
     pub policy: String,
     pub all: Outcome,
     pub by_stage: BTreeMap<Stage, Outcome>,
+    pub by_segment: BTreeMap<Quadrant, Outcome>,
 }
 
 impl PolicyReport {
@@ -227,10 +230,21 @@ impl PolicyReport {
             })
             .filter(|(_, o)| o.accounts > 0)
             .collect();
+        let by_segment = Quadrant::ALL
+            .iter()
+            .map(|&q| {
+                (
+                    q,
+                    Outcome::of(journeys.iter().filter(|j| j.segment == q), catalog),
+                )
+            })
+            .filter(|(_, o)| o.accounts > 0)
+            .collect();
         Self {
             policy: policy.into(),
             all: Outcome::of(journeys, catalog),
             by_stage,
+            by_segment,
         }
     }
 }

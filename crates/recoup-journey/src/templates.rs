@@ -4,6 +4,7 @@
 //! ```toml
 //! [[journey]]
 //! stage = "early"             # early | mid | late | recovery | hardship
+//! # segment = "willing_but_unable"   # optional: only this ability/willingness quadrant
 //! restart_after_days = 10     # after the last step, days before the journey starts over
 //!
 //! [[journey.step]]
@@ -30,7 +31,7 @@ use serde::Deserialize;
 use crate::env::AccountView;
 use crate::error::JourneyError;
 use crate::policy::{Allowed, Policy, Proposal, default_hour};
-use crate::portfolio::Stage;
+use crate::portfolio::{Quadrant, Stage};
 
 const DEFAULT_TEMPLATES: &str = include_str!("default_journeys.toml");
 
@@ -60,6 +61,10 @@ struct RawStep {
 #[serde(deny_unknown_fields)]
 struct RawJourney {
     stage: Stage,
+    /// Only for accounts of this ability/willingness quadrant; without it, for the stage's
+    /// other accounts.
+    #[serde(default)]
+    segment: Option<Quadrant>,
     restart_after_days: i32,
     #[serde(default = "default_retry")]
     retry_days: i32,
@@ -88,6 +93,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Journey {
     pub stage: Stage,
+    pub segment: Option<Quadrant>,
     pub restart_after_days: i32,
     pub retry_days: i32,
     pub steps: Vec<Step>,
@@ -96,7 +102,7 @@ pub struct Journey {
 /// The champion strategy: a journey per stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JourneyTemplates {
-    journeys: Vec<Option<Journey>>,
+    journeys: Vec<Journey>,
     pub source: PathBuf,
 }
 
@@ -128,11 +134,18 @@ impl JourneyTemplates {
             message,
         };
         let raw: RawTemplates = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let mut journeys: Vec<Option<Journey>> = vec![None; Stage::ALL.len()];
+        let mut journeys: Vec<Journey> = Vec::new();
         for j in raw.journey {
-            let name = j.stage.as_str();
-            if journeys[j.stage.index()].is_some() {
-                return Err(bad(format!("stage `{name}` has two journeys")));
+            let name = match j.segment {
+                Some(q) => format!("{} / {}", j.stage.as_str(), q.as_str()),
+                None => j.stage.as_str().to_owned(),
+            };
+            let name = name.as_str();
+            if journeys
+                .iter()
+                .any(|x| x.stage == j.stage && x.segment == j.segment)
+            {
+                return Err(bad(format!("`{name}` has two journeys")));
             }
             if j.step.is_empty() {
                 return Err(bad(format!("journey `{name}` has no step")));
@@ -193,8 +206,9 @@ impl JourneyTemplates {
                     options,
                 });
             }
-            journeys[j.stage.index()] = Some(Journey {
+            journeys.push(Journey {
                 stage: j.stage,
+                segment: j.segment,
                 restart_after_days: j.restart_after_days,
                 retry_days: j.retry_days,
                 steps,
@@ -206,8 +220,17 @@ impl JourneyTemplates {
         })
     }
 
-    pub fn journey(&self, stage: Stage) -> Option<&Journey> {
-        self.journeys[stage.index()].as_ref()
+    /// The journey of a stage for an account of `segment`: the segment's own, else the
+    /// stage's general one.
+    pub fn journey(&self, stage: Stage, segment: Quadrant) -> Option<&Journey> {
+        self.journeys
+            .iter()
+            .find(|j| j.stage == stage && j.segment == Some(segment))
+            .or_else(|| {
+                self.journeys
+                    .iter()
+                    .find(|j| j.stage == stage && j.segment.is_none())
+            })
     }
 }
 
@@ -274,11 +297,11 @@ impl Policy for Champion {
                 first_contact: view.log.contacts.len(),
                 blocked_days: 0,
             };
-            if let Some(j) = self.templates.journey(stage) {
+            if let Some(j) = self.templates.journey(stage, view.segment) {
                 state.next_day += j.steps[0].wait_days;
             }
         }
-        let journey = self.templates.journey(stage)?;
+        let journey = self.templates.journey(stage, view.segment)?;
         if view.promise_due.is_some() || view.in_arrangement {
             return None;
         }

@@ -42,6 +42,7 @@ fn view<'a>(day: i32, log: &'a AccountLog, observed: &'a Observed) -> AccountVie
         in_arrangement: false,
         log,
         observed,
+        segment: recoup_journey::portfolio::Quadrant::Neither,
     }
 }
 
@@ -298,6 +299,7 @@ fn start() -> StartState {
         last_conversation_day: -100,
         call_days: Vec::new(),
         observed: Observed::default(),
+        segment: recoup_journey::portfolio::Quadrant::Neither,
     }
 }
 
@@ -429,6 +431,25 @@ fn common_random_numbers_leave_untouched_accounts_as_they_were() {
         }
     }
     assert_eq!(touched, 1);
+}
+
+#[test]
+fn a_segment_s_own_journey_is_chosen_before_the_stage_s() {
+    use recoup_journey::portfolio::{Quadrant, Stage};
+    let c = catalog();
+    let text = "[[journey]]\nstage = \"mid\"\nrestart_after_days = 7\n[[journey.step]]\nwait_days = 0\ntreatments = [\"call_reminder\"]\n\n[[journey]]\nstage = \"mid\"\nsegment = \"willing_but_unable\"\nrestart_after_days = 7\n[[journey.step]]\nwait_days = 0\ntreatments = [\"sms_plan_3m\"]\n";
+    let t = JourneyTemplates::parse(text, std::path::Path::new("j.toml"), &c).unwrap();
+    let first = |q| t.journey(Stage::Mid, q).unwrap().steps[0].options[0].0;
+    assert_eq!(first(Quadrant::WillingButUnable), id(&c, "sms_plan_3m"));
+    assert_eq!(first(Quadrant::Neither), id(&c, "call_reminder"));
+    assert!(t.journey(Stage::Late, Quadrant::Neither).is_none());
+    let twice = format!("{text}{}", &text[text.find("\n\n").unwrap()..]);
+    let e = JourneyTemplates::parse(&twice, std::path::Path::new("j.toml"), &c).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("`mid / willing_but_unable` has two journeys"),
+        "{e}"
+    );
 }
 
 #[test]

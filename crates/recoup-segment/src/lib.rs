@@ -6,8 +6,10 @@
 //!   0.5 promise_kept_rate`). Ability is a capacity score, the mean of the signals an account
 //!   has: no reversed payment in a year (1, else 0), the last payment over the amount due
 //!   (capped at 1; 0 without a payment), credit headroom `1 - utilisation` (revolving
-//!   products) and the share of settled promises that were kept (when any were). An account is *willing* when its willingness is at least the median of the
-//!   accounts segmented, *able* likewise; the four quadrants are `willing_and_able`,
+//!   products) and the share of settled promises that were kept (when any were). An account
+//!   is *willing* when its willingness is above the median of the accounts segmented (a block
+//!   tied at the median, such as everyone with no payment and no promise, stays below it),
+//!   *able* likewise; the four quadrants are `willing_and_able`,
 //!   `willing_but_unable`, `able_but_unwilling` and `neither`, and the thresholds used are
 //!   reported.
 //! - **Clusters.** k-means on the standardised behavioural features of [`CLUSTER_FEATURES`],
@@ -142,8 +144,72 @@ impl SegmentSettings {
     }
 }
 
+/// Willingness from the payment record when there is no model:
+/// `0.5 min(1, payments_180d / 6) + 0.5 promise_kept_rate` (a missing rate counts 0.5).
+pub fn willingness_from_record(payments_180d: f64, promise_kept_rate: f64) -> f64 {
+    let rate = if promise_kept_rate.is_nan() {
+        0.5
+    } else {
+        promise_kept_rate
+    };
+    0.5 * (payments_180d.max(0.0) / 6.0).min(1.0) + 0.5 * rate
+}
+
+/// The capacity signals of one account (NaN where the account has none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacitySignals {
+    pub reversed_365d: f64,
+    pub last_payment: f64,
+    pub amount_due: f64,
+    /// Balance over credit limit (revolving products).
+    pub utilisation: f64,
+    pub promises_kept: f64,
+    pub promises_broken: f64,
+}
+
+impl CapacitySignals {
+    /// The mean of the signals the account has: no reversed payment (1, else 0), the last
+    /// payment over the amount due (capped at 1; 0 without a payment), credit headroom and the
+    /// kept share of settled promises.
+    pub fn ability(&self) -> f64 {
+        let mut signals = vec![if self.reversed_365d > 0.0 { 0.0 } else { 1.0 }];
+        let paid_share =
+            if self.last_payment.is_nan() || self.amount_due.is_nan() || self.amount_due <= 0.0 {
+                0.0
+            } else {
+                (self.last_payment / self.amount_due).clamp(0.0, 1.0)
+            };
+        signals.push(paid_share);
+        if self.utilisation.is_finite() {
+            signals.push(1.0 - self.utilisation.clamp(0.0, 1.0));
+        }
+        let settled = self.promises_kept.max(0.0) + self.promises_broken.max(0.0);
+        if settled > 0.0 {
+            signals.push(self.promises_kept.max(0.0) / settled);
+        }
+        signals.iter().sum::<f64>() / signals.len() as f64
+    }
+}
+
+/// The median of the finite values (NaN when there is none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        0.5 * (v[m - 1] + v[m])
+    } else {
+        v[m]
+    }
+}
+
 /// An ability/willingness quadrant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Quadrant {
     WillingAndAble,
@@ -324,20 +390,6 @@ pub fn cluster_value(feature: &str, v: f64) -> f64 {
     }
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len().is_multiple_of(2) {
-        0.5 * (v[m - 1] + v[m])
-    } else {
-        v[m]
-    }
-}
-
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
     let (s, n) = values
         .filter(|v| v.is_finite())
@@ -437,9 +489,7 @@ pub fn segment(
             let w = pays
                 .iter()
                 .zip(&kept)
-                .map(|(p, k)| {
-                    0.5 * (p.max(0.0) / 6.0).min(1.0) + 0.5 * if k.is_nan() { 0.5 } else { *k }
-                })
+                .map(|(&p, &k)| willingness_from_record(p, k))
                 .collect();
             (w, "payment record".to_owned())
         }
@@ -452,20 +502,15 @@ pub fn segment(
     let broken = t.f64s("promises_broken_365d", " (ability)")?;
     let ability: Vec<f64> = (0..n)
         .map(|i| {
-            let mut signals = vec![if reversed[i] > 0.0 { 0.0 } else { 1.0 }];
-            signals.push(if last[i].is_nan() || due[i] <= 0.0 {
-                0.0
-            } else {
-                (last[i] / due[i]).clamp(0.0, 1.0)
-            });
-            if utilisation[i].is_finite() {
-                signals.push(1.0 - utilisation[i].clamp(0.0, 1.0));
+            CapacitySignals {
+                reversed_365d: reversed[i],
+                last_payment: last[i],
+                amount_due: due[i],
+                utilisation: utilisation[i],
+                promises_kept: kept[i],
+                promises_broken: broken[i],
             }
-            let settled = kept[i].max(0.0) + broken[i].max(0.0);
-            if settled > 0.0 {
-                signals.push(kept[i].max(0.0) / settled);
-            }
-            signals.iter().sum::<f64>() / signals.len() as f64
+            .ability()
         })
         .collect();
     let willingness_threshold = median(&willingness);
@@ -473,8 +518,8 @@ pub fn segment(
     let quadrant: Vec<Quadrant> = (0..n)
         .map(|i| {
             Quadrant::of(
-                willingness[i] >= willingness_threshold,
-                ability[i] >= ability_threshold,
+                willingness[i] > willingness_threshold,
+                ability[i] > ability_threshold,
             )
         })
         .collect();

@@ -183,7 +183,7 @@ pub fn html(seg: &Segmentation) -> String {
     let accounts = seg.accounts.len();
     let _ = write!(
         h,
-        "<h1>Segments of the accounts in collections</h1><p>{} accounts of <code>{}</code> at {}. Willingness: {} (willing at or above the median, {:.4}). Ability: the mean of the capacity signals (no reversed payment in a year; last payment over the amount due; credit headroom), able at or above the median, {:.4}.</p><p>Clusters: k-means on {} standardised behavioural features, k = {} by mean silhouette ({}).</p>",
+        "<h1>Segments of the accounts in collections</h1><p>{} accounts of <code>{}</code> at {}. Willingness: {} (willing above the median, {:.4}). Ability: the mean of the capacity signals (no reversed payment in a year; last payment over the amount due; credit headroom; kept promises), able above the median, {:.4}.</p><p>Clusters: k-means on {} standardised behavioural features, k = {} by mean silhouette ({}).</p>",
         accounts,
         escape(&seg.file.display().to_string()),
         seg.as_of_text,
