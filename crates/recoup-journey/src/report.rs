@@ -139,7 +139,60 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
                 .map_or_else(|| "-".into(), |e| est(e, 1.0, 2)),
         );
     }
-    h.push_str("</table><p>Marks: a contact per circle (sms blue, email orange, call red, letter brown, push purple; filled when the customer responded), a green bar per payment (height by amount). Hover for details.</p>");
+    h.push_str("</table>");
+    let groups = |title: &str, rows: Vec<(&str, Vec<(&str, &crate::compare::StageSummary)>)>| {
+        let mut t = format!(
+            "<h2>{}</h2><table><tr><th>group</th><th>accounts / seed</th><th>policy</th><th>collected / account</th><th>cure rate</th><th>contacts / account</th></tr>",
+            escape(title)
+        );
+        for (name, by_policy) in rows {
+            for (policy, g) in by_policy {
+                let _ = write!(
+                    t,
+                    "<tr><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}%</td><td>{}</td></tr>",
+                    escape(name),
+                    g.accounts_per_seed,
+                    policy,
+                    est(&g.collected_per_account, 1.0, 2),
+                    est(&g.cure_rate, 100.0, 1),
+                    est(&g.contacts_per_account, 1.0, 2)
+                );
+            }
+        }
+        t.push_str("</table>");
+        t
+    };
+    h.push_str(&groups(
+        "By stage at the start",
+        crate::portfolio::Stage::ALL
+            .iter()
+            .map(|s| {
+                (
+                    s.as_str(),
+                    c.policies
+                        .iter()
+                        .filter_map(|p| p.by_stage.get(s).map(|g| (p.policy.as_str(), g)))
+                        .collect(),
+                )
+            })
+            .collect(),
+    ));
+    h.push_str(&groups(
+        "By ability/willingness segment at the start",
+        crate::portfolio::Quadrant::ALL
+            .iter()
+            .map(|q| {
+                (
+                    q.as_str(),
+                    c.policies
+                        .iter()
+                        .filter_map(|p| p.by_segment.get(q).map(|g| (p.policy.as_str(), g)))
+                        .collect(),
+                )
+            })
+            .collect(),
+    ));
+    h.push_str("<p>Marks: a contact per circle (sms blue, email orange, call red, letter brown, push purple; filled when the customer responded), a green bar per payment (height by amount). Hover for details.</p>");
     for stage in crate::portfolio::Stage::ALL {
         let samples: Vec<_> = c.samples.iter().filter(|s| s.stage == stage).collect();
         if samples.is_empty() {
