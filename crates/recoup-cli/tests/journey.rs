@@ -47,6 +47,10 @@ fn simulate_compares_policies_and_writes_the_whole_comparison() {
         html.contains("Typical journeys") && html.contains("<circle"),
         "{html}"
     );
+    assert!(
+        html.contains("By ability/willingness segment at the start"),
+        "{html}"
+    );
     let none = &json["policies"][0];
     assert_eq!(none["contacts_per_account"]["mean"], 0.0);
     // The same settings give the same bytes.
