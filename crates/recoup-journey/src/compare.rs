@@ -148,6 +148,12 @@ pub fn compare(
         };
         let mut reports = Vec::new();
         let mut kept: Vec<(PolicyKind, Vec<crate::run::AccountJourney>)> = Vec::new();
+        // What personal and adaptive policies learn from this seed's history, fitted once.
+        let learnt = spec
+            .policies
+            .iter()
+            .any(|p| matches!(p, PolicyKind::Personal | PolicyKind::Adaptive))
+            .then(|| Adaptive::fit(&portfolio, spec.adaptive.clone()));
         for &kind in &spec.policies {
             let journeys = match kind {
                 PolicyKind::None => run_policy(&portfolio, &NoContact, &settings),
@@ -160,22 +166,27 @@ pub fn compare(
                     &settings,
                 ),
                 PolicyKind::Personal => {
-                    let learnt = Adaptive::fit(&portfolio, spec.adaptive.clone());
+                    let values = learnt
+                        .as_ref()
+                        .map(|a| a.values.clone())
+                        .expect("fitted: personal is among the policies");
                     let policy = Champion {
                         templates: spec.templates.clone(),
                         personal: Some(crate::templates::Personal {
-                            values: learnt.values,
+                            values,
                             prior_strength: spec.adaptive.prior_strength,
                         }),
                     };
                     run_policy(&portfolio, &policy, &settings)
                 }
                 PolicyKind::Adaptive => {
-                    let policy = Adaptive::fit(&portfolio, spec.adaptive.clone());
+                    let policy = learnt
+                        .as_ref()
+                        .expect("fitted: adaptive is among the policies");
                     if k == 0 {
                         adaptive_values = Some(policy.values.clone());
                     }
-                    run_policy(&portfolio, &policy, &settings)
+                    run_policy(&portfolio, policy, &settings)
                 }
             };
             reports.push(PolicyReport::of(kind.as_str(), &journeys, &spec.catalog));

@@ -120,6 +120,18 @@ pub enum PaymentReason {
     Settlement,
 }
 
+impl PaymentReason {
+    /// The reason of a payment of this kind made on the customer's own decision.
+    fn of(kind: PaymentKind) -> Self {
+        match kind {
+            PaymentKind::Plan { .. } => PaymentReason::Plan,
+            PaymentKind::Settlement { .. } => PaymentReason::Settlement,
+            PaymentKind::Hardship => PaymentReason::Hardship,
+            PaymentKind::Full | PaymentKind::Partial => PaymentReason::Unprompted,
+        }
+    }
+}
+
 /// One contact the environment carried out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ContactEvent {
@@ -200,6 +212,7 @@ struct Arrangement {
     amount: f64,
     next_due: i32,
     left: u32,
+    hardship: bool,
 }
 
 /// What a policy and the rules may see of an account on a day: its contract data, its state
@@ -530,12 +543,10 @@ impl<'a> AccountEnv<'a> {
                 if let Some(last) = self.log.promises.last_mut() {
                     last.kept = Some(true);
                 }
-                let reason = match p.payment {
-                    Some(PaymentKind::Settlement { .. }) => PaymentReason::Settlement,
-                    Some(PaymentKind::Plan { .. }) => PaymentReason::Plan,
-                    Some(PaymentKind::Hardship) => PaymentReason::Hardship,
-                    _ => PaymentReason::Promise,
-                };
+                let reason = p.payment.map_or(PaymentReason::Promise, |k| match k {
+                    PaymentKind::Full | PaymentKind::Partial => PaymentReason::Promise,
+                    k => PaymentReason::of(k),
+                });
                 self.pay(day, p.amount, reason, p.payment, &s);
             }
             return;
@@ -543,7 +554,7 @@ impl<'a> AccountEnv<'a> {
         if let Some(a) = self.arrangement {
             if day == a.next_due {
                 if self.u(day, Draw::Instalment) < model::promise_kept_prob(traits, &s) {
-                    let reason = if self.log.arrangements.last().is_some_and(|x| x.hardship) {
+                    let reason = if a.hardship {
                         PaymentReason::Hardship
                     } else {
                         PaymentReason::Plan
@@ -584,13 +595,13 @@ impl<'a> AccountEnv<'a> {
                 PaymentKind::Partial
             }
         });
-        let reason = match kind {
-            PaymentKind::Plan { .. } => PaymentReason::Plan,
-            PaymentKind::Settlement { .. } => PaymentReason::Settlement,
-            PaymentKind::Hardship => PaymentReason::Hardship,
-            PaymentKind::Full | PaymentKind::Partial => PaymentReason::Unprompted,
-        };
-        self.pay(day, model::payment_amount(&s, kind), reason, Some(kind), &s);
+        self.pay(
+            day,
+            model::payment_amount(&s, kind),
+            PaymentReason::of(kind),
+            Some(kind),
+            &s,
+        );
     }
 
     fn pay(
@@ -667,6 +678,7 @@ impl<'a> AccountEnv<'a> {
             amount,
             next_due: day + 30,
             left,
+            hardship,
         });
     }
 

@@ -334,37 +334,34 @@ impl Table<'_> {
             })
     }
 
-    fn f64s(&self, name: &str, context: &str) -> Result<Vec<f64>, SegmentError> {
-        let c = self.column(name, context)?;
-        let bad = |e: PolarsError| SegmentError::Column {
+    fn error(&self, name: &str) -> impl Fn(PolarsError) -> SegmentError + '_ {
+        let column = name.to_owned();
+        move |e| SegmentError::Column {
             file: self.file.to_path_buf(),
-            column: name.into(),
+            column: column.clone(),
             message: e.to_string(),
-        };
-        let cast = c.cast(&DataType::Float64).map_err(bad)?;
-        Ok(cast
-            .f64()
-            .map_err(bad)?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
+        }
+    }
+
+    /// A column cast to `dtype`, with errors naming the file and column.
+    fn cast(&self, name: &str, context: &str, dtype: &DataType) -> Result<Column, SegmentError> {
+        self.column(name, context)?
+            .cast(dtype)
+            .map_err(self.error(name))
+    }
+
+    /// A column as numbers (missing values as NaN).
+    fn f64s(&self, name: &str, context: &str) -> Result<Vec<f64>, SegmentError> {
+        let c = self.cast(name, context, &DataType::Float64)?;
+        let values = c.f64().map_err(self.error(name))?;
+        Ok(values.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
     }
 
     /// A column as text (missing values as `None`).
     fn strings(&self, name: &str, context: &str) -> Result<Vec<Option<String>>, SegmentError> {
-        let c = self.column(name, context)?;
-        let bad = |e: PolarsError| SegmentError::Column {
-            file: self.file.to_path_buf(),
-            column: name.into(),
-            message: e.to_string(),
-        };
-        let cast = c.cast(&DataType::String).map_err(bad)?;
-        Ok(cast
-            .str()
-            .map_err(bad)?
-            .iter()
-            .map(|v| v.map(str::to_owned))
-            .collect())
+        let c = self.cast(name, context, &DataType::String)?;
+        let values = c.str().map_err(self.error(name))?;
+        Ok(values.iter().map(|v| v.map(str::to_owned)).collect())
     }
 
     fn has(&self, name: &str) -> bool {
