@@ -666,9 +666,10 @@ pub fn demo(args: DemoArgs, progress: bool) -> Result<ExitCode> {
     );
     let journeys = args.out.join("journeys.json");
     out!(
-        "\n== 11. journeys in closed loop: every policy for 60 days on portfolios simulated like this one (recoup journey simulate --accounts {} --seeds 3 --seed {}), into {}",
+        "\n== 11. journeys in closed loop: every policy for 60 days on portfolios simulated like this one (recoup journey simulate --accounts {} --seeds 3 --seed {}; personal and adaptive learn from a book of {} accounts), into {}",
         cfg.accounts,
         cfg.seed,
+        crate::journey::HISTORY_ACCOUNTS.max(cfg.accounts),
         journeys.display()
     );
     crate::journey::demo_step(&cfg, &journeys)?;

@@ -24,6 +24,8 @@ fn simulate_compares_policies_and_writes_the_whole_comparison() {
         "2",
         "--seed",
         "4",
+        "--history-accounts",
+        "6000",
         "--report",
         report.to_str().unwrap(),
         "--out",
@@ -38,13 +40,14 @@ fn simulate_compares_policies_and_writes_the_whole_comparison() {
     assert!(table.contains("Paired with champion"), "{table}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(json["seeds"], serde_json::json!([4, 5]));
+    assert_eq!(json["history_accounts"], 6000);
     for p in json["policies"].as_array().unwrap() {
         assert_eq!(p["violations"], 0, "{p}");
         assert_eq!(p["contacts_after_opt_out"], 0, "{p}");
     }
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(
-        html.contains("Typical journeys") && html.contains("<circle"),
+        html.contains("Typical journeys: ") && html.contains("<circle"),
         "{html}"
     );
     assert!(

@@ -39,6 +39,9 @@ pub struct AdaptiveSettings {
     pub min_effective_n: f64,
     /// Standard errors taken off each lift estimate before treatments are compared.
     pub lift_standard_errors: f64,
+    /// What an opt-out costs (a lost channel, a complaint), in the account's currency: each
+    /// contact is charged the channel's opt-out rate times this.
+    pub opt_out_cost: f64,
 }
 
 impl AdaptiveSettings {
@@ -71,6 +74,13 @@ impl AdaptiveSettings {
                 "0 to 5",
             ));
         }
+        if !(self.opt_out_cost >= 0.0 && self.opt_out_cost.is_finite()) {
+            return Err(E::new(
+                "opt_out_cost",
+                self.opt_out_cost,
+                "a finite amount >= 0",
+            ));
+        }
         if !(self.min_effective_n >= 1.0 && self.min_effective_n.is_finite()) {
             return Err(E::new(
                 "min_effective_n",
@@ -91,6 +101,7 @@ impl Default for AdaptiveSettings {
             min_value: 1.0,
             min_effective_n: 30.0,
             lift_standard_errors: 0.5,
+            opt_out_cost: 200.0,
         }
     }
 }
@@ -104,6 +115,8 @@ pub struct LearntValues {
     pub response_rate: [f64; 5],
     /// Best local hour per channel.
     pub best_hour: [u8; 5],
+    /// Share of contacts per channel the customer answered by opting out.
+    pub opt_out_rate: [f64; 5],
 }
 
 impl LearntValues {
@@ -121,6 +134,7 @@ impl LearntValues {
         let mut base_acc = vec![[[0.0f64; 5]; 5]; n_s];
         let mut attempts = [0u64; 5];
         let mut responses = [0u64; 5];
+        let mut opt_outs = [0u64; 5];
         let mut by_hour = [[(0u64, 0u64); 24]; 5];
         for c in history {
             let w = 1.0 / c.propensity.max(1e-6);
@@ -144,6 +158,7 @@ impl LearntValues {
             let ch = c.channel.index();
             attempts[ch] += 1;
             responses[ch] += u64::from(c.responded);
+            opt_outs[ch] += u64::from(c.opted_out);
             if c.explored {
                 let h = &mut by_hour[ch][c.local_hour as usize % 24];
                 h.0 += 1;
@@ -189,7 +204,9 @@ impl LearntValues {
             .collect();
         let mut response_rate = [0.0; 5];
         let mut best_hour = [10u8; 5];
+        let mut opt_out_rate = [0.0; 5];
         for ch in 0..5 {
+            opt_out_rate[ch] = opt_outs[ch] as f64 / (attempts[ch] as f64).max(1.0);
             response_rate[ch] = (responses[ch] as f64 + 1.0) / (attempts[ch] as f64 + 2.0);
             let prior = 20.0;
             let mut best = f64::MIN;
@@ -206,6 +223,7 @@ impl LearntValues {
             lift,
             response_rate,
             best_hour,
+            opt_out_rate,
         }
     }
 }
@@ -307,7 +325,9 @@ impl Policy for Adaptive {
             let (ratio, hour) = self
                 .values
                 .customer(view, treatment.channel, s.prior_strength);
-            let value = view.amount_due * lift * ratio - treatment.unit_cost;
+            let value = view.amount_due * lift * ratio
+                - treatment.unit_cost
+                - self.values.opt_out_rate[treatment.channel.index()] * s.opt_out_cost;
             let proposal = Proposal {
                 treatment: t as u16,
                 hour,

@@ -52,7 +52,10 @@ pub struct ComparisonSpec {
     /// `seed` is the first seed; seeds `seed..seed + seeds` are run.
     pub run: RunSettings,
     pub seeds: u32,
-    /// Journeys kept per stage and policy for the report (from the first seed).
+    /// Accounts of the book whose logged history the personal and adaptive policies learn
+    /// from (at least `sim.accounts`; `None`: the journey portfolio's own accounts).
+    pub history_accounts: Option<usize>,
+    /// Journeys kept per segment for the report, each under every policy (from the first seed).
     pub sample_journeys: usize,
 }
 
@@ -93,6 +96,7 @@ pub struct StageSummary {
 pub struct SampleJourney {
     pub account: u32,
     pub stage: Stage,
+    pub segment: Quadrant,
     pub by_policy: Vec<(PolicyKind, AccountLog)>,
 }
 
@@ -101,6 +105,10 @@ pub struct Comparison {
     pub days: i32,
     pub seeds: Vec<u64>,
     pub accounts_per_seed: Vec<usize>,
+    /// Accounts of the book whose logged history the personal and adaptive policies learnt from.
+    pub history_accounts: usize,
+    /// Logged decisions in that history, per seed.
+    pub history_decisions_per_seed: Vec<usize>,
     pub reference: Option<PolicyKind>,
     pub policies: Vec<PolicySummary>,
     /// Every run's full figures, per seed and policy.
@@ -133,6 +141,8 @@ pub fn compare(
     let mut runs = Vec::new();
     let mut seeds = Vec::new();
     let mut accounts_per_seed = Vec::new();
+    let mut history_decisions_per_seed = Vec::new();
+    let history_accounts = spec.history_accounts.unwrap_or(spec.sim.accounts);
     let mut samples = Vec::new();
     let mut adaptive_values = None;
     for k in 0..spec.seeds {
@@ -141,7 +151,8 @@ pub fn compare(
             seed,
             ..spec.sim.clone()
         };
-        let portfolio = Portfolio::simulate(&sim, &spec.catalog)?;
+        let portfolio = Portfolio::simulate_with_history(&sim, &spec.catalog, history_accounts)?;
+        history_decisions_per_seed.push(portfolio.history.len());
         let settings = RunSettings {
             seed,
             ..spec.run.clone()
@@ -219,6 +230,8 @@ pub fn compare(
         days: spec.run.days,
         seeds,
         accounts_per_seed,
+        history_accounts,
+        history_decisions_per_seed,
         reference,
         policies,
         runs,
@@ -305,27 +318,33 @@ fn group<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<StageSummary
     })
 }
 
-/// The first `per_stage` accounts of each starting stage that at least one policy contacted.
+/// Up to `per_segment` accounts of each ability/willingness segment that at least one policy
+/// contacted, each from a different starting stage (the first in account order).
 fn sample(
     kept: &[(PolicyKind, Vec<crate::run::AccountJourney>)],
-    per_stage: usize,
+    per_segment: usize,
 ) -> Vec<SampleJourney> {
     let Some((_, first)) = kept.first() else {
         return Vec::new();
     };
-    let mut taken: BTreeMap<Stage, usize> = BTreeMap::new();
+    let mut taken: BTreeMap<Quadrant, Vec<Stage>> = BTreeMap::new();
     let mut out = Vec::new();
     for (a, j) in first.iter().enumerate() {
-        let count = taken.entry(j.stage).or_default();
-        if *count >= per_stage || kept.iter().all(|(_, js)| js[a].log.contacts.is_empty()) {
+        let stages = taken.entry(j.segment).or_default();
+        if stages.len() >= per_segment
+            || stages.contains(&j.stage)
+            || kept.iter().all(|(_, js)| js[a].log.contacts.is_empty())
+        {
             continue;
         }
-        *count += 1;
+        stages.push(j.stage);
         out.push(SampleJourney {
             account: j.account,
             stage: j.stage,
+            segment: j.segment,
             by_policy: kept.iter().map(|(k, js)| (*k, js[a].log.clone())).collect(),
         });
     }
+    out.sort_by_key(|s| (s.segment, s.account));
     out
 }

@@ -64,6 +64,8 @@ pub struct LoggedContact {
     pub local_hour: u8,
     pub explored: bool,
     pub responded: bool,
+    /// The customer withdrew consent for the channel in answer to this contact.
+    pub opted_out: bool,
     /// Money collected in the 30 days after the contact, as a share of the amount due at the
     /// start of the month it was made in.
     pub collected_share: f64,
@@ -152,27 +154,47 @@ type Scored = ((f64, f64), StartState);
 impl Portfolio {
     /// Simulates `sim` up to its export and keeps the accounts in collections there.
     pub fn simulate(sim: &SimConfig, catalog: &TreatmentCatalog) -> Result<Self, JourneyError> {
+        Self::simulate_with_history(sim, catalog, sim.accounts)
+    }
+
+    /// Like [`Portfolio::simulate`], with the logged history of a larger book: accounts
+    /// `0..history_accounts` of the same lender are simulated and all their decisions logged,
+    /// while the journeys start from those of accounts `0..sim.accounts` in collections. Accounts
+    /// are simulated independently, so those journeys' accounts are the ones `simulate` gives.
+    pub fn simulate_with_history(
+        sim: &SimConfig,
+        catalog: &TreatmentCatalog,
+        history_accounts: usize,
+    ) -> Result<Self, JourneyError> {
         sim.check()?;
+        if history_accounts < sim.accounts {
+            return Err(recoup_core::InvalidSetting::new(
+                "history_accounts",
+                history_accounts,
+                format!("at least the journey's accounts ({})", sim.accounts),
+            )
+            .into());
+        }
         let cal = Calendar::new(sim.start, sim.months);
         let local = LocalTime::new(&cal);
         let engine = Engine::new(sim, &cal, &local, catalog);
         let export_day = cal.as_of_day[sim.months as usize];
         let export = cal.as_of[sim.months as usize];
         let export_day_epoch = i64::from(recoup_sim::calendar::days_since_epoch(export));
-        let parts: Vec<(Vec<Scored>, Vec<LoggedContact>)> = (0..sim.accounts)
+        let parts: Vec<(Vec<Scored>, Vec<LoggedContact>)> = (0..history_accounts)
             .step_by(CHUNK)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|from| {
                 let mut starts = Vec::new();
                 let mut history = Vec::new();
-                for i in from..(from + CHUNK).min(sim.accounts) {
+                for i in from..(from + CHUNK).min(history_accounts) {
                     let mut rows = Rows::default();
                     let (traits, acct) = engine.simulate_account(i as u32, &mut rows);
                     history.extend(logged_contacts(&rows, &cal, catalog, acct.consent));
                     let in_collections = (acct.status == AccountStatus::Open && acct.missed > 0)
                         || acct.charged_off();
-                    if !in_collections {
+                    if !in_collections || i >= sim.accounts {
                         continue;
                     }
                     let unpaid_dues = (1..=acct.missed)
@@ -415,6 +437,7 @@ fn logged_contacts(
             local_hour: c.local_hour[k],
             explored: c.arm[k] == recoup_core::PolicyArm::Explore,
             responded: c.outcome[k].is_response() && c.outcome[k] != ContactOutcome::OptOut,
+            opted_out: c.outcome[k] == ContactOutcome::OptOut,
             collected_share: collected / due,
             channel_open,
         });

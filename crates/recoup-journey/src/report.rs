@@ -1,5 +1,5 @@
 //! The journey report: one self-contained HTML page (inline SVG, nothing fetched) with the
-//! policy comparison and, per starting stage, timelines of sample journeys: the same account
+//! policy comparison and, per ability/willingness segment, timelines of sample journeys: the same account
 //! under every policy, with the same draws.
 
 use std::fmt::Write as _;
@@ -193,18 +193,19 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
             .collect(),
     ));
     h.push_str("<p>Marks: a contact per circle (sms blue, email orange, call red, letter brown, push purple; filled when the customer responded), a green bar per payment (height by amount). Hover for details.</p>");
-    for stage in crate::portfolio::Stage::ALL {
-        let samples: Vec<_> = c.samples.iter().filter(|s| s.stage == stage).collect();
+    for segment in crate::portfolio::Quadrant::ALL {
+        let samples: Vec<_> = c.samples.iter().filter(|s| s.segment == segment).collect();
         if samples.is_empty() {
             continue;
         }
-        let _ = write!(
-            h,
-            "<h2>Typical journeys: {} at the start</h2>",
-            stage.as_str()
-        );
+        let _ = write!(h, "<h2>Typical journeys: {}</h2>", segment.as_str());
         for s in samples {
-            let _ = write!(h, "<h3>account {}</h3>", s.account);
+            let _ = write!(
+                h,
+                "<h3>account {}, {} at the start</h3>",
+                s.account,
+                s.stage.as_str()
+            );
             let rows: Vec<(String, &AccountLog)> = s
                 .by_policy
                 .iter()

@@ -467,3 +467,86 @@ fn templates_naming_unknown_treatments_or_bad_hours_are_refused() {
     assert!(e.to_string().contains("hour = 22"), "{e}");
     assert!(JourneyTemplates::default_templates(&c).is_ok());
 }
+
+#[test]
+fn a_larger_book_s_history_leaves_the_journey_accounts_as_they_were() {
+    let sim = recoup_sim::SimConfig {
+        accounts: 1_500,
+        months: 6,
+        seed: 5,
+        ..Default::default()
+    };
+    let own = Portfolio::simulate(&sim, &catalog()).unwrap();
+    let book = Portfolio::simulate_with_history(&sim, &catalog(), 4_000).unwrap();
+    assert!(
+        book.history.len() > 2 * own.history.len(),
+        "{} decisions in the book's history, {} in the portfolio's",
+        book.history.len(),
+        own.history.len()
+    );
+    assert_eq!(own.accounts.len(), book.accounts.len());
+    for (a, b) in own.accounts.iter().zip(&book.accounts) {
+        assert_eq!(
+            (a.index, a.balance, a.arrears, a.segment),
+            (b.index, b.balance, b.arrears, b.segment)
+        );
+    }
+    let champion = Champion {
+        templates: JourneyTemplates::default_templates(&catalog()).unwrap(),
+        personal: None,
+    };
+    let (x, y) = (
+        run_policy(&own, &champion, &settings(9)),
+        run_policy(&book, &champion, &settings(9)),
+    );
+    assert!(x.iter().zip(&y).all(|(a, b)| a.log == b.log));
+    let err = Portfolio::simulate_with_history(&sim, &catalog(), 1_000).unwrap_err();
+    assert!(err.to_string().contains("history_accounts"), "{err}");
+    assert!(err.to_string().contains("1000"), "{err}");
+}
+
+#[test]
+fn the_adaptive_policy_charges_each_channel_its_opt_out_risk() {
+    let c = catalog();
+    let stage = recoup_journey::portfolio::Stage::Mid.index();
+    let mut lift =
+        vec![vec![None; c.treatments.len()]; recoup_journey::portfolio::Stage::ALL.len()];
+    // An e-mail and an SMS reminder that are worth the same, but customers opt out of e-mail
+    // one time in ten.
+    lift[stage][id(&c, "email_reminder") as usize] = Some(0.2);
+    lift[stage][id(&c, "sms_reminder") as usize] = Some(0.2);
+    let mut values = recoup_journey::adaptive::LearntValues {
+        lift,
+        response_rate: [0.2; 5],
+        best_hour: [12; 5],
+        opt_out_rate: [0.0; 5],
+    };
+    values.opt_out_rate[Channel::Email.index()] = 0.1;
+    let decide = |values: &recoup_journey::adaptive::LearntValues, opt_out_cost: f64| {
+        let policy = Adaptive {
+            values: values.clone(),
+            settings: AdaptiveSettings {
+                opt_out_cost,
+                ..Default::default()
+            },
+            catalog: c.clone(),
+        };
+        let (log, observed) = (AccountLog::default(), Observed::default());
+        let v = view(0, &log, &observed);
+        let rules = JourneyRules::default();
+        let allowed = Allowed {
+            rules: &rules,
+            catalog: &c,
+            view: &v,
+        };
+        policy
+            .decide(&v, &mut (), &allowed)
+            .map(|p| c.treatments[p.treatment as usize].id.clone())
+    };
+    // Without the charge, the cheaper e-mail wins; with it, the SMS.
+    assert_eq!(decide(&values, 0.0).as_deref(), Some("email_reminder"));
+    assert_eq!(decide(&values, 200.0).as_deref(), Some("sms_reminder"));
+    // A charge larger than any gain: no contact at all.
+    values.opt_out_rate = [0.1; 5];
+    assert_eq!(decide(&values, 1_000.0), None);
+}
