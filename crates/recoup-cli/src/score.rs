@@ -73,6 +73,10 @@ pub struct ScoreArgs {
     /// per treatment in the manifest.
     #[arg(long)]
     segments: Option<PathBuf>,
+    /// Treatments not offered per segment (TOML: `[[segment]]` with `name` and `exclude`, a
+    /// list of treatment ids; needs --segments). Excluded options carry rule `segment_policy`.
+    #[arg(long, requires = "segments")]
+    segment_policy: Option<PathBuf>,
     /// First local hour a contact may start.
     #[arg(long, default_value_t = 8)]
     earliest_hour: u32,
@@ -141,8 +145,17 @@ pub fn score(args: ScoreArgs) -> Result<ExitCode> {
             })
             .collect(),
         segments: args.segments.clone(),
+        segment_policy: None,
     };
     let catalog = catalog_for(&args.raw, args.catalog.as_deref())?;
+    let settings = ScoreSettings {
+        segment_policy: args
+            .segment_policy
+            .as_deref()
+            .map(|p| recoup_score::segment_policy::SegmentPolicy::load(p, &catalog))
+            .transpose()?,
+        ..settings
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()

@@ -185,6 +185,75 @@ fn demo_runs_end_to_end() {
         assert_eq!(segment, &segments[account], "{account}");
     }
     assert!(s.contains("by segment (decisions: contacted"), "{s}");
+    // The segment as an input to the ranking: a segment policy takes treatments away from one
+    // segment's accounts, and only from theirs.
+    let demo = tmp.path().join("demo");
+    let policy = tmp.path().join("segment-policy.toml");
+    std::fs::write(
+        &policy,
+        "[[segment]]\nname = \"willing_and_able\"\nexclude = [\"sms_reminder\", \"email_reminder\", \"letter_settlement_40\"]\n",
+    )
+    .unwrap();
+    let with_policy = tmp.path().join("decisions-policy.parquet");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let run = recoup(&[
+        "-q",
+        "score",
+        "--features",
+        &path(&demo.join("features.parquet")),
+        "--raw",
+        &path(&demo),
+        "--propensity",
+        &path(&demo.join("models/propensity_to_pay")),
+        "--pay",
+        &path(&demo.join("models/treatment_pay")),
+        "--response",
+        &path(&demo.join("models/channel_response")),
+        "--segments",
+        &path(&demo.join("segments.parquet")),
+        "--segment-policy",
+        &path(&policy),
+        "--out",
+        &path(&with_policy),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let df = {
+        let f = std::fs::File::open(&with_policy).unwrap();
+        use polars::prelude::SerReader as _;
+        polars::prelude::ParquetReader::new(f).finish().unwrap()
+    };
+    let segs = df.column("segment").unwrap().str().unwrap().clone();
+    let chosen = df.column("treatment").unwrap().str().unwrap().clone();
+    let mut others_kept = 0;
+    for (seg, t) in segs.iter().zip(chosen.iter()) {
+        let t = t.unwrap();
+        if seg == Some("willing_and_able") {
+            assert!(
+                !["sms_reminder", "email_reminder", "letter_settlement_40"].contains(&t),
+                "{t}"
+            );
+        } else if ["sms_reminder", "email_reminder"].contains(&t) {
+            others_kept += 1;
+        }
+    }
+    assert!(others_kept > 0);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("decisions-policy.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        manifest["counts"]["exclusions_by_rule"]["segment_policy"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{manifest}"
+    );
+    assert!(
+        manifest["rules"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("segment_policy"))
+    );
     assert!(tmp.path().join("demo/segments.html").is_file());
     assert!(s.contains("== 11. journeys in closed loop"), "{s}");
     assert!(s.contains("| personal |"), "{s}");

@@ -73,6 +73,9 @@ pub struct ScoreSettings {
     /// Segment per account (`recoup segment`: `account_id`, `segment`), carried into each
     /// decision and counted per treatment; accounts without one get none.
     pub segments: Option<PathBuf>,
+    /// Treatments excluded per segment (needs `segments`): the segment as an input to the
+    /// ranking.
+    pub segment_policy: Option<crate::segment_policy::SegmentPolicy>,
 }
 
 impl Default for ScoreSettings {
@@ -86,6 +89,7 @@ impl Default for ScoreSettings {
             rules: RuleSettings::default(),
             capacity: Vec::new(),
             segments: None,
+            segment_policy: None,
         }
     }
 }
@@ -425,6 +429,14 @@ pub fn score(
         Some(path) => Some(read_segments(path)?),
         None => None,
     };
+    if let (Some(policy), None) = (&settings.segment_policy, &segments) {
+        return Err(recoup_core::InvalidSetting::new(
+            "segment_policy",
+            policy.source.display(),
+            "a segments file as well (segments)",
+        )
+        .into());
+    }
 
     // The columns the run reads: keys, money, rule inputs and every model input.
     let probe = ParquetBatches::open(features, None, 1, "scoring")?;
@@ -680,9 +692,26 @@ pub fn score(
                         collected: collected.as_ref().map(|c| c[k * nt + t]),
                     })
                     .collect();
-                let (ranked, excluded) =
+                let (mut ranked, mut excluded) =
                     ranking::rank(catalog, &estimates, &money, &rules_in, day, &settings.rules)
                         .map_err(ScoreError::Ranking)?;
+                if let (Some(policy), Some(segment)) = (
+                    &settings.segment_policy,
+                    segments.as_ref().and_then(|m| m.get(id)),
+                ) {
+                    ranked.retain(|x| {
+                        let id = &catalog.treatments[x.index].id;
+                        let out = policy.excludes(segment, id);
+                        if out {
+                            excluded.push(ranking::Excluded {
+                                treatment: id.clone(),
+                                rule: crate::segment_policy::RULE,
+                                detail: format!("segment `{segment}` is not offered it"),
+                            });
+                        }
+                        !out
+                    });
+                }
                 let opts = ranked
                     .iter()
                     .map(|x| Opt {
@@ -1000,8 +1029,15 @@ pub fn score(
             crate::rules::rule::REG_F_CALL_FREQUENCY,
             crate::rules::rule::REG_F_AFTER_CONVERSATION,
         ]
+        .into_iter()
+        .chain(
+            settings
+                .segment_policy
+                .as_ref()
+                .map(|_| crate::segment_policy::RULE),
+        )
         .map(str::to_owned)
-        .to_vec(),
+        .collect(),
         catalog: catalog.treatments.iter().map(|t| t.id.clone()).collect(),
         counts,
         capacity: settings

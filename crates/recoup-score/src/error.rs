@@ -40,6 +40,8 @@ pub enum ScoreError {
     Setting(#[from] recoup_core::InvalidSetting),
     #[error("{0}")]
     Ranking(String),
+    #[error("{file}: not a segment policy: {message}")]
+    SegmentPolicy { file: PathBuf, message: String },
 }
 
 impl ScoreError {

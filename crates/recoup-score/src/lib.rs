@@ -18,6 +18,7 @@ pub mod onnx;
 pub mod ranking;
 pub mod rule_inputs;
 pub mod rules;
+pub mod segment_policy;
 
 pub use compare::{DecisionsDiff, compare_decisions};
 pub use decide::{ChannelCapacity, Models, RunManifest, ScoreSettings, score, write_manifest};
