@@ -195,7 +195,7 @@ fn demo_runs_end_to_end() {
     )
     .unwrap();
     let with_policy = tmp.path().join("decisions-policy.parquet");
-    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
     let run = recoup(&[
         "-q",
         "score",
