@@ -7,12 +7,16 @@
 //!   the logged no-contact decisions taken where the treatment's channel was open too, less
 //!   `lift_standard_errors` standard errors (the lift);
 //! - each channel's response rate, and its best local hour (from explored contacts, whose hours
-//!   were drawn uniformly).
+//!   were drawn uniformly);
+//! - each channel's opt-out rate.
 //!
-//! Per account, every day: each treatment's net value is `amount due x lift x r - unit cost`,
-//! where `r` is the account's response rate on the channel (a Beta posterior: the channel's
-//! rate as prior, the account's own responses and silences before and during the journey as
-//! data) over the channel's rate. The best positive one is sent at the hour the customer last
+//! The history is the lender's book (`Portfolio::simulate_with_history`): the lifts need far
+//! more logged decisions than the accounts in collections tonight have (docs/journeys.md).
+//!
+//! Per account, every day: each treatment's net value is `amount due x lift x r - unit cost -
+//! opt-out rate x opt_out_cost`, where `r` is the account's response rate on the channel (a
+//! Beta posterior: the channel's rate as prior, the account's own responses and silences
+//! before and during the journey as data) over the channel's rate. The best positive one is sent at the hour the customer last
 //! responded on that channel, else the channel's best hour, unless the account responded or was
 //! contacted too recently. Silence lowers `r`, so contact stops where it does not work.
 
