@@ -13,7 +13,8 @@
 //!
 //! [[journey.step]]
 //! wait_days = 4
-//! when = "silent"             # always (default) | silent | responded: since the journey began
+//! when = "silent"             # always (default) | silent | responded | paid | unpaid |
+//!                             # broken_promise: since the journey began
 //! treatments = ["call_reminder"]
 //! hour = 18                   # local send hour; default 10 (digital), 9 (letter), 11 (call)
 //! ```
@@ -44,6 +45,36 @@ pub enum When {
     Silent,
     /// Only if the customer has responded since the journey began.
     Responded,
+    /// Only if a payment (not returned unpaid) came in since the journey began.
+    Paid,
+    /// Only if no payment came in since the journey began.
+    Unpaid,
+    /// Only if a promise to pay made since the journey began was broken.
+    BrokenPromise,
+}
+
+impl When {
+    /// Whether a step with this condition applies to the account, `since` being the day its
+    /// journey (or the journey's restart) began and `first_contact` its log's length then.
+    fn holds(self, view: &AccountView<'_>, since: i32, first_contact: usize) -> bool {
+        let log = view.log;
+        let paid = || log.payments.iter().any(|p| p.day >= since && !p.reversed);
+        match self {
+            When::Always => true,
+            When::Silent | When::Responded => {
+                let responded = log.contacts[first_contact.min(log.contacts.len())..]
+                    .iter()
+                    .any(|c| c.outcome.is_response());
+                responded == (self == When::Responded)
+            }
+            When::Paid => paid(),
+            When::Unpaid => !paid(),
+            When::BrokenPromise => log
+                .promises
+                .iter()
+                .any(|p| p.made >= since && p.kept == Some(false)),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -242,6 +273,8 @@ pub struct JourneyState {
     next_day: i32,
     /// Contacts in the log when the journey (or its restart) began.
     first_contact: usize,
+    /// The day the journey (or its restart) began.
+    since: i32,
     blocked_days: i32,
 }
 
@@ -295,6 +328,7 @@ impl Policy for Champion {
                 step: 0,
                 next_day: view.day,
                 first_contact: view.log.contacts.len(),
+                since: view.day,
                 blocked_days: 0,
             };
             if let Some(j) = self.templates.journey(stage, view.segment) {
@@ -309,18 +343,12 @@ impl Policy for Champion {
             if state.step >= journey.steps.len() {
                 state.step = 0;
                 state.first_contact = view.log.contacts.len();
+                state.since = view.day;
                 state.next_day = view.day + journey.steps[0].wait_days;
                 continue;
             }
             let step = &journey.steps[state.step];
-            let responded = view.log.contacts[state.first_contact..]
-                .iter()
-                .any(|c| c.outcome.is_response());
-            let applies = match step.when {
-                When::Always => true,
-                When::Silent => !responded,
-                When::Responded => responded,
-            };
+            let applies = step.when.holds(view, state.since, state.first_contact);
             let chosen = if !applies {
                 None
             } else if let Some(personal) = &self.personal {

@@ -550,3 +550,67 @@ fn the_adaptive_policy_charges_each_channel_its_opt_out_risk() {
     values.opt_out_rate = [0.1; 5];
     assert_eq!(decide(&values, 1_000.0), None);
 }
+
+#[test]
+fn template_steps_branch_on_broken_promises_and_payments() {
+    use recoup_journey::env::{PaymentEvent, PaymentReason};
+    let c = catalog();
+    let text = "[[journey]]\nstage = \"mid\"\nrestart_after_days = 30\n\
+        [[journey.step]]\nwait_days = 0\ntreatments = [\"letter_reminder\"]\n\
+        [[journey.step]]\nwait_days = 10\nwhen = \"broken_promise\"\ntreatments = [\"call_plan_6m\"]\n\
+        [[journey.step]]\nwait_days = 0\nwhen = \"unpaid\"\ntreatments = [\"sms_reminder\"]\n\
+        [[journey.step]]\nwait_days = 0\nwhen = \"paid\"\ntreatments = [\"email_reminder\"]\n";
+    let champion = Champion {
+        templates: JourneyTemplates::parse(text, std::path::Path::new("j.toml"), &c).unwrap(),
+        personal: None,
+    };
+    let rules = JourneyRules::default();
+    let observed = Observed::default();
+    // Day 0 starts the journey with its letter; day 10 takes the branches that hold.
+    let day_ten = |kept: bool, paid: bool| {
+        let mut state = Default::default();
+        let empty = AccountLog::default();
+        let v = view(0, &empty, &observed);
+        let allowed = Allowed {
+            rules: &rules,
+            catalog: &c,
+            view: &v,
+        };
+        let first = champion.decide(&v, &mut state, &allowed).unwrap();
+        assert_eq!(first.treatment, id(&c, "letter_reminder"));
+        let log = AccountLog {
+            contacts: vec![contact(&c, 0, "letter_reminder", ContactOutcome::Sent)],
+            promises: vec![PromiseEvent {
+                made: 2,
+                due: 6,
+                amount: 100.0,
+                kept: Some(kept),
+            }],
+            payments: if paid {
+                vec![PaymentEvent {
+                    day: 6,
+                    amount: 100.0,
+                    reason: PaymentReason::Promise,
+                    reversed: false,
+                }]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        };
+        let v = view(10, &log, &observed);
+        let allowed = Allowed {
+            rules: &rules,
+            catalog: &c,
+            view: &v,
+        };
+        let chosen = champion.decide(&v, &mut state, &allowed);
+        chosen.map(|p| c.treatments[p.treatment as usize].id.clone())
+    };
+    assert_eq!(day_ten(false, false).as_deref(), Some("call_plan_6m"));
+    assert_eq!(day_ten(true, true).as_deref(), Some("email_reminder"));
+    assert_eq!(day_ten(true, false).as_deref(), Some("sms_reminder"));
+    let bad = text.replace("\"broken_promise\"", "\"promised\"");
+    let e = JourneyTemplates::parse(&bad, std::path::Path::new("j.toml"), &c).unwrap_err();
+    assert!(e.to_string().contains("promised"), "{e}");
+}
