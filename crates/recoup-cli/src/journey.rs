@@ -346,7 +346,7 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
         ));
     }
     emit(format_args!(
-        "\nBy stage at the start of the journey:\n\n| stage | accounts / seed | policy | collected / account | cure rate | contacts / account |\n|---|---:|---|---:|---:|---:|\n"
+        "\nBy stage at the start of the journey:\n\n| stage | accounts / seed | policy | collected / account | net / account | cure rate | contacts / account | cost / account | opt-outs / 1000 | after opt-out | violations |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     ));
     for stage in recoup_journey::Stage::ALL {
         for p in &c.policies {
@@ -354,7 +354,7 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
         }
     }
     emit(format_args!(
-        "\nBy ability/willingness segment at the start (from the record before the export):\n\n| segment | accounts / seed | policy | collected / account | cure rate | contacts / account |\n|---|---:|---|---:|---:|---:|\n"
+        "\nBy ability/willingness segment at the start (from the record before the export):\n\n| segment | accounts / seed | policy | collected / account | net / account | cure rate | contacts / account | cost / account | opt-outs / 1000 | after opt-out | violations |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     ));
     for q in recoup_journey::portfolio::Quadrant::ALL {
         for p in &c.policies {
@@ -366,13 +366,18 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
 fn print_group(name: &str, group: Option<&StageSummary>, p: &PolicySummary) {
     if let Some(s) = group {
         emit(format_args!(
-            "| {} | {:.0} | {} | {} | {} | {} |\n",
+            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             name,
             s.accounts_per_seed,
             p.policy.as_str(),
             est(&s.collected_per_account, 2),
+            est(&s.net_per_account, 2),
             pct(&s.cure_rate),
-            est(&s.contacts_per_account, 2)
+            est(&s.contacts_per_account, 2),
+            est(&s.cost_per_account, 3),
+            est(&s.opt_outs_per_1000, 1),
+            s.contacts_after_opt_out,
+            s.violations
         ));
     }
 }

@@ -87,8 +87,17 @@ pub struct PolicySummary {
 pub struct StageSummary {
     pub accounts_per_seed: f64,
     pub collected_per_account: Estimate,
+    pub net_per_account: Estimate,
+    pub cost_per_account: Estimate,
     pub cure_rate: Estimate,
     pub contacts_per_account: Estimate,
+    pub opt_outs_per_1000: Estimate,
+    /// Per channel (`Channel::CONTACTABLE` order), per account, mean over seeds.
+    pub contacts_per_account_by_channel: [f64; 5],
+    /// Summed over seeds (must be 0).
+    pub contacts_after_opt_out: u64,
+    /// Summed over seeds (must be 0).
+    pub violations: u64,
 }
 
 /// One account's journeys under every policy (the same account, the same draws).
@@ -313,8 +322,19 @@ fn group<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<StageSummary
     Some(StageSummary {
         accounts_per_seed: outs.iter().map(|o| o.accounts as f64).sum::<f64>() / outs.len() as f64,
         collected_per_account: est(&|o| per_account(o, |o| o.collected)),
+        net_per_account: est(&|o| per_account(o, |o| o.net)),
+        cost_per_account: est(&|o| per_account(o, |o| o.cost)),
         cure_rate: est(&|o| o.cure_rate()),
         contacts_per_account: est(&|o| o.contacts_per_account()),
+        opt_outs_per_1000: est(&|o| 1000.0 * per_account(o, |o| o.opt_outs as f64)),
+        contacts_per_account_by_channel: std::array::from_fn(|ch| {
+            outs.iter()
+                .map(|o| per_account(o, |o| o.contacts_by_channel[ch] as f64))
+                .sum::<f64>()
+                / outs.len() as f64
+        }),
+        contacts_after_opt_out: outs.iter().map(|o| o.contacts_after_opt_out).sum(),
+        violations: outs.iter().map(|o| o.violations).sum(),
     })
 }
 

@@ -142,20 +142,30 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
     h.push_str("</table>");
     let groups = |title: &str, rows: Vec<(&str, Vec<(&str, &crate::compare::StageSummary)>)>| {
         let mut t = format!(
-            "<h2>{}</h2><table><tr><th>group</th><th>accounts / seed</th><th>policy</th><th>collected / account</th><th>cure rate</th><th>contacts / account</th></tr>",
+            "<h2>{}</h2><table><tr><th>group</th><th>accounts / seed</th><th>policy</th><th>collected / account</th><th>net / account</th><th>cure rate</th><th>contacts / account</th><th>cost / account</th><th>opt-outs / 1000</th><th>contacts after opt-out</th><th>rule violations</th><th>contacts / account: sms, email, call, letter, push</th></tr>",
             escape(title)
         );
         for (name, by_policy) in rows {
             for (policy, g) in by_policy {
                 let _ = write!(
                     t,
-                    "<tr><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}%</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(name),
                     g.accounts_per_seed,
                     policy,
                     est(&g.collected_per_account, 1.0, 2),
+                    est(&g.net_per_account, 1.0, 2),
                     est(&g.cure_rate, 100.0, 1),
-                    est(&g.contacts_per_account, 1.0, 2)
+                    est(&g.contacts_per_account, 1.0, 2),
+                    est(&g.cost_per_account, 1.0, 3),
+                    est(&g.opt_outs_per_1000, 1.0, 1),
+                    g.contacts_after_opt_out,
+                    g.violations,
+                    g.contacts_per_account_by_channel
+                        .iter()
+                        .map(|v| format!("{v:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
         }
