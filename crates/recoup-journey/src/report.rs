@@ -8,6 +8,7 @@ use recoup_core::{Channel, TreatmentCatalog};
 
 use crate::compare::Comparison;
 use crate::env::AccountLog;
+use crate::run::Estimate;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -99,13 +100,14 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
     );
     let _ = write!(
         h,
-        "<h1>Journeys in closed loop</h1><p>{} days, seeds {:?}, about {} accounts in collections per seed; means ± 95% confidence intervals over the seeds. Contacts after an opt-out and rule violations come from an audit of every journey's log and must be 0.</p>",
+        "<h1>Journeys in closed loop</h1><p>{} days, seeds {:?}, about {} accounts in collections per seed; means ± 95% confidence intervals over the seeds. Contacts after an opt-out and rule violations come from an audit of every journey's log and must be 0. The personal and adaptive policies learnt from the logged history of a book of {} accounts.</p>",
         c.days,
         c.seeds,
-        c.accounts_per_seed.iter().sum::<usize>() / c.accounts_per_seed.len().max(1)
+        c.accounts_per_seed.iter().sum::<usize>() / c.accounts_per_seed.len().max(1),
+        c.history_accounts
     );
     h.push_str("<table><tr><th>policy</th><th>collected / account</th><th>net / account</th><th>cure rate</th><th>contacts / account</th><th>cost / account</th><th>opt-outs / 1000</th><th>contacts after opt-out</th><th>rule violations</th><th>collected vs reference</th><th>contacts vs reference</th></tr>");
-    let est = |e: &crate::run::Estimate, scale: f64, digits: usize| {
+    let est = |e: &Estimate, scale: f64, digits: usize| {
         if e.half_width.is_nan() {
             format!("{:.*}", digits, scale * e.mean)
         } else {
@@ -118,19 +120,35 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
             )
         }
     };
+    // Collected, net, cure rate, contacts, cost and opt-outs, then the two counts that must be 0.
+    let cells = |e: [&Estimate; 6], after_opt_out: u64, violations: u64| {
+        format!(
+            "<td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{after_opt_out}</td><td>{violations}</td>",
+            est(e[0], 1.0, 2),
+            est(e[1], 1.0, 2),
+            est(e[2], 100.0, 1),
+            est(e[3], 1.0, 2),
+            est(e[4], 1.0, 3),
+            est(e[5], 1.0, 1),
+        )
+    };
     for p in &c.policies {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td>{}<td>{}</td><td>{}</td></tr>",
             p.policy.as_str(),
-            est(&p.collected_per_account, 1.0, 2),
-            est(&p.net_per_account, 1.0, 2),
-            est(&p.cure_rate, 100.0, 1),
-            est(&p.contacts_per_account, 1.0, 2),
-            est(&p.cost_per_account, 1.0, 3),
-            est(&p.opt_outs_per_1000, 1.0, 1),
-            p.contacts_after_opt_out,
-            p.violations,
+            cells(
+                [
+                    &p.collected_per_account,
+                    &p.net_per_account,
+                    &p.cure_rate,
+                    &p.contacts_per_account,
+                    &p.cost_per_account,
+                    &p.opt_outs_per_1000
+                ],
+                p.contacts_after_opt_out,
+                p.violations
+            ),
             p.collected_vs_reference
                 .as_ref()
                 .map_or_else(|| "-".into(), |e| est(e, 1.0, 2)),
@@ -149,18 +167,22 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
             for (policy, g) in by_policy {
                 let _ = write!(
                     t,
-                    "<tr><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{:.0}</td><td>{}</td>{}<td>{}</td></tr>",
                     escape(name),
                     g.accounts_per_seed,
                     policy,
-                    est(&g.collected_per_account, 1.0, 2),
-                    est(&g.net_per_account, 1.0, 2),
-                    est(&g.cure_rate, 100.0, 1),
-                    est(&g.contacts_per_account, 1.0, 2),
-                    est(&g.cost_per_account, 1.0, 3),
-                    est(&g.opt_outs_per_1000, 1.0, 1),
-                    g.contacts_after_opt_out,
-                    g.violations,
+                    cells(
+                        [
+                            &g.collected_per_account,
+                            &g.net_per_account,
+                            &g.cure_rate,
+                            &g.contacts_per_account,
+                            &g.cost_per_account,
+                            &g.opt_outs_per_1000
+                        ],
+                        g.contacts_after_opt_out,
+                        g.violations
+                    ),
                     g.contacts_per_account_by_channel
                         .iter()
                         .map(|v| format!("{v:.2}"))
