@@ -16,9 +16,10 @@
 //! Per account, every day: each treatment's net value is `amount due x lift x r - unit cost -
 //! opt-out rate x opt_out_cost`, where `r` is the account's response rate on the channel (a
 //! Beta posterior: the channel's rate as prior, the account's own responses and silences
-//! before and during the journey as data) over the channel's rate. The best positive one is sent at the hour the customer last
-//! responded on that channel, else the channel's best hour, unless the account responded or was
-//! contacted too recently. Silence lowers `r`, so contact stops where it does not work.
+//! before and during the journey as data) over the channel's rate. The best positive one is
+//! sent at the hour the customer last responded on that channel, else the channel's best hour,
+//! unless the account responded or was contacted too recently. Silence lowers `r`, so contact
+//! stops where it does not work.
 
 use recoup_core::{AccountStatus, Channel, TreatmentCatalog};
 use serde::{Deserialize, Serialize};
