@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use recoup_core::{Channel, TreatmentCatalog};
-use recoup_journey::compare::{ComparisonSpec, PolicySummary, StageSummary};
+use recoup_journey::compare::{ComparisonSpec, Figures, PolicySummary};
 use recoup_journey::run::Estimate;
 use recoup_journey::{
     AdaptiveSettings, Comparison, EnvSettings, JourneyRules, JourneyTemplates, PolicyKind,
@@ -203,7 +203,7 @@ fn simulate(args: SimulateArgs, progress: bool) -> Result<ExitCode> {
     let broken = comparison
         .policies
         .iter()
-        .any(|p| p.violations > 0 || p.contacts_after_opt_out > 0);
+        .any(|p| p.all.violations > 0 || p.all.contacts_after_opt_out > 0);
     Ok(if broken {
         ExitCode::from(1)
     } else {
@@ -293,16 +293,9 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
     ));
     for p in &c.policies {
         emit(format_args!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} |\n",
             p.policy.as_str(),
-            est(&p.collected_per_account, 2),
-            est(&p.net_per_account, 2),
-            pct(&p.cure_rate),
-            est(&p.contacts_per_account, 2),
-            est(&p.cost_per_account, 3),
-            est(&p.opt_outs_per_1000, 1),
-            p.contacts_after_opt_out,
-            p.violations
+            figure_cells(&p.all)
         ));
     }
     if let Some(r) = c.reference {
@@ -338,7 +331,8 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
         emit(format_args!(
             "| {} | {} |\n",
             p.policy.as_str(),
-            p.contacts_per_account_by_channel
+            p.all
+                .contacts_per_account_by_channel
                 .iter()
                 .map(|v| format!("{v:.2}"))
                 .collect::<Vec<_>>()
@@ -363,21 +357,30 @@ pub fn print_comparison(c: &Comparison, brief: bool) {
     }
 }
 
-fn print_group(name: &str, group: Option<&StageSummary>, p: &PolicySummary) {
-    if let Some(s) = group {
+fn print_group(name: &str, group: Option<&Figures>, p: &PolicySummary) {
+    if let Some(f) = group {
         emit(format_args!(
-            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {:.0} | {} | {} |\n",
             name,
-            s.accounts_per_seed,
+            f.accounts_per_seed,
             p.policy.as_str(),
-            est(&s.collected_per_account, 2),
-            est(&s.net_per_account, 2),
-            pct(&s.cure_rate),
-            est(&s.contacts_per_account, 2),
-            est(&s.cost_per_account, 3),
-            est(&s.opt_outs_per_1000, 1),
-            s.contacts_after_opt_out,
-            s.violations
+            figure_cells(f)
         ));
     }
+}
+
+/// Collected, net, cure rate, contacts, cost, opt-outs, contacts after opt-out and violations,
+/// as Markdown cells.
+fn figure_cells(f: &Figures) -> String {
+    format!(
+        "{} | {} | {} | {} | {} | {} | {} | {}",
+        est(&f.collected_per_account, 2),
+        est(&f.net_per_account, 2),
+        pct(&f.cure_rate),
+        est(&f.contacts_per_account, 2),
+        est(&f.cost_per_account, 3),
+        est(&f.opt_outs_per_1000, 1),
+        f.contacts_after_opt_out,
+        f.violations
+    )
 }

@@ -59,32 +59,24 @@ pub struct ComparisonSpec {
     pub sample_journeys: usize,
 }
 
-/// Per-account figures of one policy, estimated over the seeds.
+/// Per-account figures of one policy, estimated over the seeds: for the whole portfolio, by
+/// stage and by segment.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicySummary {
     pub policy: PolicyKind,
-    pub collected_per_account: Estimate,
-    pub net_per_account: Estimate,
-    pub cost_per_account: Estimate,
-    pub cure_rate: Estimate,
-    pub contacts_per_account: Estimate,
-    pub opt_outs_per_1000: Estimate,
-    /// Summed over seeds (must be 0).
-    pub contacts_after_opt_out: u64,
-    /// Summed over seeds (must be 0).
-    pub violations: u64,
-    /// Per channel, per account, mean over seeds.
-    pub contacts_per_account_by_channel: [f64; 5],
+    #[serde(flatten)]
+    pub all: Figures,
     /// Paired with the reference policy on the same seeds: this minus the reference.
     pub collected_vs_reference: Option<Estimate>,
     pub contacts_vs_reference: Option<Estimate>,
-    pub by_stage: BTreeMap<Stage, StageSummary>,
+    pub by_stage: BTreeMap<Stage, Figures>,
     /// By ability/willingness quadrant at the start.
-    pub by_segment: BTreeMap<Quadrant, StageSummary>,
+    pub by_segment: BTreeMap<Quadrant, Figures>,
 }
 
+/// A group's figures (the portfolio, a stage or a segment) over the seeds it appears in.
 #[derive(Debug, Clone, Serialize)]
-pub struct StageSummary {
+pub struct Figures {
     pub accounts_per_seed: f64,
     pub collected_per_account: Estimate,
     pub net_per_account: Estimate,
@@ -259,9 +251,6 @@ fn summarise(
     runs: &[(u64, Vec<PolicyReport>)],
     reference: Option<usize>,
 ) -> PolicySummary {
-    let of = |f: &dyn Fn(&Outcome) -> f64| {
-        Estimate::of(&runs.iter().map(|(_, r)| f(&r[i].all)).collect::<Vec<_>>())
-    };
     let paired = |f: &dyn Fn(&Outcome) -> f64| {
         let r = reference.filter(|&r| r != i)?;
         Some(Estimate::of(
@@ -271,13 +260,6 @@ fn summarise(
                 .collect::<Vec<_>>(),
         ))
     };
-    let n = runs.len() as f64;
-    let mut by_channel = [0.0; 5];
-    for (_, r) in runs {
-        for (ch, c) in by_channel.iter_mut().enumerate() {
-            *c += per_account(&r[i].all, |o| o.contacts_by_channel[ch] as f64) / n;
-        }
-    }
     let by_stage = Stage::ALL
         .iter()
         .filter_map(|&s| {
@@ -292,18 +274,7 @@ fn summarise(
         .collect();
     PolicySummary {
         policy: kind,
-        collected_per_account: of(&|o| per_account(o, |o| o.collected)),
-        net_per_account: of(&|o| per_account(o, |o| o.net)),
-        cost_per_account: of(&|o| per_account(o, |o| o.cost)),
-        cure_rate: of(&|o| o.cure_rate()),
-        contacts_per_account: of(&|o| o.contacts_per_account()),
-        opt_outs_per_1000: of(&|o| 1000.0 * per_account(o, |o| o.opt_outs as f64)),
-        contacts_after_opt_out: runs
-            .iter()
-            .map(|(_, r)| r[i].all.contacts_after_opt_out)
-            .sum(),
-        violations: runs.iter().map(|(_, r)| r[i].all.violations).sum(),
-        contacts_per_account_by_channel: by_channel,
+        all: figures(&runs.iter().map(|(_, r)| &r[i].all).collect::<Vec<_>>()),
         collected_vs_reference: paired(&|o| per_account(o, |o| o.collected)),
         contacts_vs_reference: paired(&|o| o.contacts_per_account()),
         by_stage,
@@ -311,15 +282,17 @@ fn summarise(
     }
 }
 
-/// A group's figures over the seeds it appears in.
-fn group<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<StageSummary> {
+/// A group's figures over the seeds it appears in, if any.
+fn group<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<Figures> {
     let outs: Vec<&Outcome> = outcomes.collect();
-    if outs.is_empty() {
-        return None;
-    }
+    (!outs.is_empty()).then(|| figures(&outs))
+}
+
+/// Figures over one outcome per seed.
+fn figures(outs: &[&Outcome]) -> Figures {
     let est =
         |f: &dyn Fn(&Outcome) -> f64| Estimate::of(&outs.iter().map(|o| f(o)).collect::<Vec<_>>());
-    Some(StageSummary {
+    Figures {
         accounts_per_seed: outs.iter().map(|o| o.accounts as f64).sum::<f64>() / outs.len() as f64,
         collected_per_account: est(&|o| per_account(o, |o| o.collected)),
         net_per_account: est(&|o| per_account(o, |o| o.net)),
@@ -335,7 +308,7 @@ fn group<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Option<StageSummary
         }),
         contacts_after_opt_out: outs.iter().map(|o| o.contacts_after_opt_out).sum(),
         violations: outs.iter().map(|o| o.violations).sum(),
-    })
+    }
 }
 
 /// Up to `per_segment` accounts of each ability/willingness segment that at least one policy

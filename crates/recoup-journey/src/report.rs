@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use recoup_core::{Channel, TreatmentCatalog};
 
-use crate::compare::Comparison;
+use crate::compare::{Comparison, Figures};
 use crate::env::AccountLog;
 use crate::run::Estimate;
 
@@ -120,16 +120,17 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
             )
         }
     };
-    // Collected, net, cure rate, contacts, cost and opt-outs, then the two counts that must be 0.
-    let cells = |e: [&Estimate; 6], after_opt_out: u64, violations: u64| {
+    let cells = |f: &Figures| {
         format!(
-            "<td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{after_opt_out}</td><td>{violations}</td>",
-            est(e[0], 1.0, 2),
-            est(e[1], 1.0, 2),
-            est(e[2], 100.0, 1),
-            est(e[3], 1.0, 2),
-            est(e[4], 1.0, 3),
-            est(e[5], 1.0, 1),
+            "<td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            est(&f.collected_per_account, 1.0, 2),
+            est(&f.net_per_account, 1.0, 2),
+            est(&f.cure_rate, 100.0, 1),
+            est(&f.contacts_per_account, 1.0, 2),
+            est(&f.cost_per_account, 1.0, 3),
+            est(&f.opt_outs_per_1000, 1.0, 1),
+            f.contacts_after_opt_out,
+            f.violations
         )
     };
     for p in &c.policies {
@@ -137,18 +138,7 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
             h,
             "<tr><td>{}</td>{}<td>{}</td><td>{}</td></tr>",
             p.policy.as_str(),
-            cells(
-                [
-                    &p.collected_per_account,
-                    &p.net_per_account,
-                    &p.cure_rate,
-                    &p.contacts_per_account,
-                    &p.cost_per_account,
-                    &p.opt_outs_per_1000
-                ],
-                p.contacts_after_opt_out,
-                p.violations
-            ),
+            cells(&p.all),
             p.collected_vs_reference
                 .as_ref()
                 .map_or_else(|| "-".into(), |e| est(e, 1.0, 2)),
@@ -158,7 +148,7 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
         );
     }
     h.push_str("</table>");
-    let groups = |title: &str, rows: Vec<(&str, Vec<(&str, &crate::compare::StageSummary)>)>| {
+    let groups = |title: &str, rows: Vec<(&str, Vec<(&str, &Figures)>)>| {
         let mut t = format!(
             "<h2>{}</h2><table><tr><th>group</th><th>accounts / seed</th><th>policy</th><th>collected / account</th><th>net / account</th><th>cure rate</th><th>contacts / account</th><th>cost / account</th><th>opt-outs / 1000</th><th>contacts after opt-out</th><th>rule violations</th><th>contacts / account: sms, email, call, letter, push</th></tr>",
             escape(title)
@@ -171,18 +161,7 @@ pub fn html(c: &Comparison, catalog: &TreatmentCatalog) -> String {
                     escape(name),
                     g.accounts_per_seed,
                     policy,
-                    cells(
-                        [
-                            &g.collected_per_account,
-                            &g.net_per_account,
-                            &g.cure_rate,
-                            &g.contacts_per_account,
-                            &g.cost_per_account,
-                            &g.opt_outs_per_1000
-                        ],
-                        g.contacts_after_opt_out,
-                        g.violations
-                    ),
+                    cells(g),
                     g.contacts_per_account_by_channel
                         .iter()
                         .map(|v| format!("{v:.2}"))
